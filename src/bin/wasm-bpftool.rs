@@ -1,0 +1,134 @@
+//! wasm-bpftool: a bpftool that knows Wasm. Follows bpftool's grammar:
+//!   wasm-bpftool [-j] [-B BASE] btf dump file FILE [format {raw|c}] [--type NAME]...
+//!   wasm-bpftool [-j] gen skeleton FILE [name NAME]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use ecc::btf::Btf;
+use ecc::emit;
+
+const USAGE: &str =
+    "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
+       wasm-bpftool [-j] gen skeleton FILE [name NAME]
+
+  -j, --json        emit for Wasm guests (wasm32 layout headers, libbpf-wasm.h skeletons)
+  -B, --base-btf    base BTF for split BTF (e.g. /sys/kernel/btf/vmlinux for a module)
+  --type NAME       with format c: only NAME and the types it needs (repeatable)";
+
+/// Global options, accepted anywhere on the command line as bpftool does.
+#[derive(Default)]
+struct Opts {
+    wasm: bool,
+    base: Option<PathBuf>,
+    types: Vec<String>,
+    words: Vec<String>,
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>> {
+    let mut o = Opts::default();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-h" | "--help" | "help" => return Ok(None),
+            "-j" | "--json" | "-p" | "--pretty" => o.wasm = true,
+            "-B" | "--base-btf" => o.base = Some(args.next().context("-B needs a file")?.into()),
+            "--type" => o.types.push(args.next().context("--type needs a name")?),
+            _ if a.starts_with('-') && a.len() > 1 => bail!("unknown option '{a}'"),
+            _ => o.words.push(a),
+        }
+    }
+    Ok(Some(o))
+}
+
+type Handler = fn(&Opts, &[String]) -> Result<()>;
+
+/// Subcommands by keyword path, dispatched from a table as bpftool does.
+const COMMANDS: &[(&[&str], Handler)] = &[
+    (&["btf", "dump", "file"], do_btf_dump),
+    (&["gen", "skeleton"], do_gen_skeleton),
+];
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wasm-bpftool: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let Some(opts) = parse_args(std::env::args().skip(1))? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    for (path, handler) in COMMANDS {
+        if opts.words.len() >= path.len()
+            && path
+                .iter()
+                .zip(&opts.words)
+                .all(|(p, w)| p.starts_with(w.as_str()) && !w.is_empty())
+        {
+            return handler(&opts, &opts.words[path.len()..]);
+        }
+    }
+    bail!("unknown command '{}'; see --help", opts.words.join(" "))
+}
+
+fn read(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{path}: cannot read"))
+}
+
+fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
+    let (file, rest) = rest.split_first().context("btf dump file: missing FILE")?;
+    let format = match rest {
+        [] => "raw",
+        [kw, f] if kw == "format" => f.as_str(),
+        _ => bail!("btf dump: expected 'format {{raw|c}}' after the file"),
+    };
+    let base_data = opts
+        .base
+        .as_ref()
+        .map(|p| read(&p.to_string_lossy()))
+        .transpose()?;
+    let base = match (&base_data, &opts.base) {
+        (Some(d), Some(p)) => Some(load_btf(d, None).with_context(|| format!("{}", p.display()))?),
+        _ => None,
+    };
+    let data = read(file)?;
+    let btf = load_btf(&data, base.as_ref()).with_context(|| file.to_string())?;
+    let out = match (format, opts.wasm) {
+        ("raw", _) => emit::raw::dump(&btf),
+        ("c", false) => emit::c::dump(&btf, &opts.types).with_context(|| file.to_string())?,
+        ("c", true) => bail!("format c -j is not implemented yet"),
+        (f, _) => bail!("unknown format '{f}', expected raw or c"),
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .context("writing to stdout")?;
+    Ok(())
+}
+
+/// BTF from an ELF object's `.BTF` section or a raw blob; errors carry the byte offset.
+fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
+    let (blob, shift) = if ecc::object::is_elf(data) {
+        ecc::object::btf_section(data)?
+    } else {
+        (data, 0)
+    };
+    let btf = match base {
+        Some(b) => Btf::parse_split(blob, b),
+        None => Btf::parse(blob),
+    };
+    btf.map_err(|e| anyhow::anyhow!("{}", e.shifted(shift)))
+}
+
+fn do_gen_skeleton(_opts: &Opts, _rest: &[String]) -> Result<()> {
+    bail!("gen skeleton is not implemented yet")
+}

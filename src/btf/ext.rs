@@ -1,0 +1,202 @@
+//! The `.BTF.ext` section: per-ELF-section func_info, line_info and CO-RE relocation records.
+
+use super::wire::{u16_at, u32_at, MAGIC};
+use super::Error;
+
+/// One kind of record (func_info, line_info or core_relo), grouped by ELF section.
+#[derive(Clone, Copy, Debug)]
+pub struct InfoTable<'a> {
+    data: &'a [u8],
+    rec_size: usize,
+}
+
+/// A group of records for one ELF section.
+#[derive(Clone, Copy, Debug)]
+pub struct SectionInfo<'a> {
+    /// Offset of the ELF section name in the BTF string table.
+    pub sec_name_off: u32,
+    records: &'a [u8],
+    rec_size: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncInfo {
+    pub insn_off: u32,
+    pub type_id: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineInfo {
+    pub insn_off: u32,
+    pub file_name_off: u32,
+    pub line_off: u32,
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoreRelo {
+    pub insn_off: u32,
+    pub type_id: u32,
+    pub access_str_off: u32,
+    pub kind: u32,
+}
+
+/// Parsed `.BTF.ext`, borrowing the section bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct BtfExt<'a> {
+    pub func_info: InfoTable<'a>,
+    pub line_info: InfoTable<'a>,
+    pub core_relo: InfoTable<'a>,
+}
+
+const MIN_HEADER: usize = 24;
+
+impl<'a> BtfExt<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<BtfExt<'a>, Error> {
+        if data.len() < 8 {
+            return Err(Error::at(0, "file too short for a .BTF.ext header"));
+        }
+        let magic = u16_at(data, 0);
+        if magic == MAGIC.swap_bytes() {
+            return Err(Error::at(
+                0,
+                ".BTF.ext is byte-swapped (big-endian); not supported",
+            ));
+        }
+        if magic != MAGIC {
+            return Err(Error::at(0, format!("bad .BTF.ext magic 0x{magic:04x}")));
+        }
+        let hdr_len = u32_at(data, 4) as usize;
+        if hdr_len < MIN_HEADER || hdr_len > data.len() {
+            return Err(Error::at(
+                4,
+                format!("bad .BTF.ext header length {hdr_len}"),
+            ));
+        }
+        let table = |field: usize, min_rec: usize, what: &str| -> Result<InfoTable<'a>, Error> {
+            if field + 8 > hdr_len {
+                return Ok(InfoTable {
+                    data: &[],
+                    rec_size: min_rec,
+                });
+            }
+            let off = u32_at(data, field) as usize;
+            let len = u32_at(data, field + 4) as usize;
+            let start = hdr_len.checked_add(off);
+            let end = start.and_then(|s| s.checked_add(len));
+            let (Some(start), Some(end)) = (start, end) else {
+                return Err(Error::at(field, format!("{what} is out of bounds")));
+            };
+            if end > data.len() {
+                return Err(Error::at(field, format!("{what} is out of bounds")));
+            }
+            InfoTable::parse(&data[start..end], min_rec, what).map_err(|e| e.shifted(start))
+        };
+        Ok(BtfExt {
+            func_info: table(8, 8, "func_info")?,
+            line_info: table(16, 16, "line_info")?,
+            core_relo: table(24, 16, "core_relo")?,
+        })
+    }
+}
+
+impl<'a> InfoTable<'a> {
+    fn parse(data: &'a [u8], min_rec: usize, what: &str) -> Result<InfoTable<'a>, Error> {
+        if data.is_empty() {
+            return Ok(InfoTable {
+                data,
+                rec_size: min_rec,
+            });
+        }
+        if data.len() < 4 {
+            return Err(Error::at(0, format!("{what}: truncated record size")));
+        }
+        let rec_size = u32_at(data, 0) as usize;
+        if rec_size < min_rec || rec_size % 4 != 0 {
+            return Err(Error::at(0, format!("{what}: bad record size {rec_size}")));
+        }
+        // Walk once so iteration later cannot go out of bounds.
+        let mut off = 4;
+        while off < data.len() {
+            if data.len() - off < 8 {
+                return Err(Error::at(off, format!("{what}: truncated section header")));
+            }
+            let n = u32_at(data, off + 4) as usize;
+            let bytes = n.checked_mul(rec_size);
+            match bytes {
+                Some(b) if n > 0 && b <= data.len() - off - 8 => off += 8 + b,
+                _ => {
+                    return Err(Error::at(off + 4, format!("{what}: bad record count {n}")));
+                }
+            }
+        }
+        Ok(InfoTable { data, rec_size })
+    }
+
+    pub fn record_size(&self) -> usize {
+        self.rec_size
+    }
+
+    /// The per-section groups, in file order.
+    pub fn sections(&self) -> impl Iterator<Item = SectionInfo<'a>> + 'a {
+        let (data, rec_size) = (self.data, self.rec_size);
+        let mut off = if data.is_empty() { 0 } else { 4 };
+        std::iter::from_fn(move || {
+            if off >= data.len() {
+                return None;
+            }
+            let n = u32_at(data, off + 4) as usize;
+            let s = SectionInfo {
+                sec_name_off: u32_at(data, off),
+                records: &data[off + 8..off + 8 + n * rec_size],
+                rec_size,
+            };
+            off += 8 + n * rec_size;
+            Some(s)
+        })
+    }
+}
+
+impl<'a> SectionInfo<'a> {
+    pub fn len(&self) -> usize {
+        self.records.len() / self.rec_size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn word(&self, i: usize, w: usize) -> u32 {
+        u32_at(self.records, i * self.rec_size + w * 4)
+    }
+
+    pub fn func_infos(&self) -> impl Iterator<Item = FuncInfo> + '_ {
+        (0..self.len()).map(|i| FuncInfo {
+            insn_off: self.word(i, 0),
+            type_id: self.word(i, 1),
+        })
+    }
+
+    pub fn line_infos(&self) -> impl Iterator<Item = LineInfo> + '_ {
+        (0..self.len()).map(|i| {
+            let lc = self.word(i, 3);
+            LineInfo {
+                insn_off: self.word(i, 0),
+                file_name_off: self.word(i, 1),
+                line_off: self.word(i, 2),
+                line: lc >> 10,
+                col: lc & 0x3ff,
+            }
+        })
+    }
+
+    pub fn core_relos(&self) -> impl Iterator<Item = CoreRelo> + '_ {
+        (0..self.len()).map(|i| CoreRelo {
+            insn_off: self.word(i, 0),
+            type_id: self.word(i, 1),
+            access_str_off: self.word(i, 2),
+            kind: self.word(i, 3),
+        })
+    }
+}

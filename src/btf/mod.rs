@@ -1,0 +1,272 @@
+//! A zero-copy BTF reader: the blob is validated once, then every view borrows from it.
+//!
+//! `Btf::parse` checks bounds, kinds, string offsets, type ids and reference loops up front,
+//! so the views in `types.rs` can index without further checks and never panic.
+
+mod check;
+pub mod ext;
+mod types;
+pub mod wire;
+
+use std::cell::OnceCell;
+
+pub use types::{
+    ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, Param, Proto, Ty,
+    TypeView,
+};
+pub use wire::Kind;
+use wire::{u32_at, Header, TYPE_HEADER_LEN};
+
+/// A malformed BTF blob: what is wrong and where, as a byte offset into the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte offset {offset}: {msg}")]
+pub struct Error {
+    pub offset: usize,
+    pub msg: String,
+}
+
+impl Error {
+    pub(crate) fn at(offset: usize, msg: impl Into<String>) -> Error {
+        Error {
+            offset,
+            msg: msg.into(),
+        }
+    }
+
+    /// The same error, moved by `base` bytes (the blob's position in its file).
+    pub fn shifted(mut self, base: usize) -> Error {
+        self.offset += base;
+        self
+    }
+}
+
+/// Parsed BTF: the base kernel or object BTF, or split BTF on top of a base.
+pub struct Btf<'a> {
+    header: Header,
+    types: &'a [u8],
+    strings: &'a [u8],
+    /// Byte offset of each local type record within `types`.
+    offsets: Vec<u32>,
+    base: Option<&'a Btf<'a>>,
+    /// The id of the first local type: 1 for base BTF, the base's type count for split BTF.
+    first_id: u32,
+    /// String offsets below this belong to the base.
+    str_base: u32,
+    /// Type ids sorted by name, built on the first lookup by name.
+    by_name: OnceCell<Vec<u32>>,
+}
+
+impl<'a> Btf<'a> {
+    /// Parses a standalone BTF blob (raw `/sys/kernel/btf/vmlinux` or an ELF `.BTF` section).
+    pub fn parse(data: &'a [u8]) -> Result<Btf<'a>, Error> {
+        Self::parse_inner(data, None)
+    }
+
+    /// Parses split BTF (e.g. a module's) whose ids and strings continue those of `base`.
+    pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>, Error> {
+        Self::parse_inner(data, Some(base))
+    }
+
+    fn parse_inner(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>, Error> {
+        let header = Header::parse(data)?;
+        let body = header.hdr_len;
+        let types = &data[body + header.type_off..body + header.type_off + header.type_len];
+        let strings = &data[body + header.str_off..body + header.str_off + header.str_len];
+        let str_pos = body + header.str_off;
+        match base {
+            None if strings.first() != Some(&0) => {
+                return Err(Error::at(
+                    str_pos,
+                    "BTF string section must start with a NUL",
+                ));
+            }
+            _ if !strings.is_empty() && strings.last() != Some(&0) => {
+                return Err(Error::at(
+                    str_pos + strings.len() - 1,
+                    "BTF string section is not NUL-terminated",
+                ));
+            }
+            _ => {}
+        }
+        let (first_id, str_base) = match base {
+            Some(b) => (b.type_count(), b.str_base + b.strings.len() as u32),
+            None => (1, 0),
+        };
+        let mut btf = Btf {
+            header,
+            types,
+            strings,
+            offsets: Vec::new(),
+            base,
+            first_id,
+            str_base,
+            by_name: OnceCell::new(),
+        };
+        btf.index_types(body + header.type_off)?;
+        check::validate(&btf, body + header.type_off)?;
+        Ok(btf)
+    }
+
+    /// Walks the type section once, recording where each record starts.
+    fn index_types(&mut self, file_pos: usize) -> Result<(), Error> {
+        let t = self.types;
+        let mut off = 0usize;
+        let mut offsets = Vec::with_capacity(t.len() / 24);
+        while off < t.len() {
+            if t.len() - off < TYPE_HEADER_LEN {
+                return Err(Error::at(file_pos + off, "truncated BTF type record"));
+            }
+            let info = u32_at(t, off + 4);
+            let raw_kind = (info >> 24) & 0x1f;
+            let kind = Kind::from_raw(raw_kind)
+                .filter(|k| *k != Kind::Void)
+                .ok_or_else(|| {
+                    Error::at(file_pos + off + 4, format!("unknown BTF kind {raw_kind}"))
+                })?;
+            let vlen = (info & 0xffff) as usize;
+            let len = TYPE_HEADER_LEN + kind.tail_len(vlen);
+            if t.len() - off < len {
+                return Err(Error::at(
+                    file_pos + off,
+                    format!("BTF {} record runs past the type section", kind.raw_name()),
+                ));
+            }
+            offsets.push(off as u32);
+            off += len;
+        }
+        if u32::try_from(offsets.len())
+            .ok()
+            .and_then(|n| n.checked_add(self.first_id))
+            .is_none()
+        {
+            return Err(Error::at(file_pos, "too many BTF types"));
+        }
+        self.offsets = offsets;
+        Ok(())
+    }
+
+    /// Number of type ids, including void (id 0) and all base types.
+    pub fn type_count(&self) -> u32 {
+        self.first_id + self.offsets.len() as u32
+    }
+
+    /// The first id defined by this blob (1, or the base's count for split BTF).
+    pub fn first_id(&self) -> u32 {
+        self.first_id
+    }
+
+    pub fn base(&self) -> Option<&'a Btf<'a>> {
+        self.base
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The raw type and string sections, for consumers that need byte ranges.
+    pub fn strings_len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// The type with `id`, or `None` when out of range. Id 0 is void.
+    pub fn ty(&self, id: u32) -> Option<Ty<'_>> {
+        if id == 0 {
+            return Some(Ty::void(self));
+        }
+        if id < self.first_id {
+            return self.base.and_then(|b| b.ty(id));
+        }
+        let idx = (id - self.first_id) as usize;
+        let off = *self.offsets.get(idx)? as usize;
+        let info = u32_at(self.types, off + 4);
+        let kind = Kind::from_raw((info >> 24) & 0x1f)?;
+        let len = TYPE_HEADER_LEN + kind.tail_len((info & 0xffff) as usize);
+        Some(Ty::new(id, self, &self.types[off..off + len]))
+    }
+
+    /// Every id from 1 on, base types included.
+    pub fn ids(&self) -> std::ops::Range<u32> {
+        1..self.type_count()
+    }
+
+    /// The ids this blob defines itself (excludes the base of split BTF).
+    pub fn local_ids(&self) -> std::ops::Range<u32> {
+        self.first_id..self.type_count()
+    }
+
+    /// The string at `off`, resolving split BTF offsets into the base. Validated at parse time
+    /// for every offset a type uses, so `None` only comes from callers' own offsets.
+    pub fn str_at(&self, off: u32) -> Option<&str> {
+        if off < self.str_base {
+            return self.base.and_then(|b| b.str_at(off));
+        }
+        let local = (off - self.str_base) as usize;
+        let rest = self.strings.get(local..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        std::str::from_utf8(&rest[..end]).ok()
+    }
+
+    /// Ids of all types named `name` (any kind), in id order.
+    pub fn find_by_name<'s>(&'s self, name: &'s str) -> impl Iterator<Item = u32> + 's {
+        let index = self.by_name.get_or_init(|| {
+            let mut ids: Vec<u32> = self.ids().filter(|&id| self.name_of(id) != "").collect();
+            ids.sort_by(|&a, &b| self.name_of(a).cmp(self.name_of(b)).then(a.cmp(&b)));
+            ids
+        });
+        let start = index.partition_point(|&id| self.name_of(id) < name);
+        index[start..]
+            .iter()
+            .copied()
+            .take_while(move |&id| self.name_of(id) == name)
+    }
+
+    /// The first type named `name` with kind `kind`.
+    pub fn find(&self, name: &str, kind: Kind) -> Option<Ty<'_>> {
+        self.find_by_name(name)
+            .filter_map(|id| self.ty(id))
+            .find(|t| t.kind() == kind)
+    }
+
+    fn name_of(&self, id: u32) -> &str {
+        self.ty(id).map(|t| t.name()).unwrap_or("")
+    }
+
+    /// Follows typedefs and cv/type-tag modifiers to the underlying type.
+    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Option<Ty<'_>> {
+        // Validation rejected modifier loops, so this terminates; the bound is a second guard.
+        for _ in 0..=self.type_count() {
+            let t = self.ty(id)?;
+            match t.kind() {
+                Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+                    id = t.type_id()
+                }
+                _ => return Some(t),
+            }
+        }
+        None
+    }
+
+    /// The byte size of a type, as the kernel computes it; `None` for sizeless kinds.
+    pub fn size_of(&self, id: u32) -> Option<u64> {
+        let t = self.skip_mods_and_typedefs(id)?;
+        match t.kind() {
+            Kind::Int
+            | Kind::Struct
+            | Kind::Union
+            | Kind::Enum
+            | Kind::Enum64
+            | Kind::Float
+            | Kind::Datasec => Some(u64::from(t.size())),
+            Kind::Ptr => Some(8),
+            Kind::Array => {
+                let a = t.array()?;
+                self.size_of(a.elem)?.checked_mul(u64::from(a.nelems))
+            }
+            Kind::Var => self.size_of(t.type_id()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

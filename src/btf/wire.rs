@@ -1,0 +1,196 @@
+//! The BTF wire format: header, kind numbers and record sizes (see the kernel's
+//! Documentation/bpf/btf.rst). Everything here is plain data; validation lives in `mod.rs`.
+
+use super::Error;
+
+pub const MAGIC: u16 = 0xeb9f;
+pub const HEADER_LEN: usize = 24;
+pub const TYPE_HEADER_LEN: usize = 12;
+
+/// The kind of a BTF type record, numbered as in `linux/btf.h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Void,
+    Int,
+    Ptr,
+    Array,
+    Struct,
+    Union,
+    Enum,
+    Fwd,
+    Typedef,
+    Volatile,
+    Const,
+    Restrict,
+    Func,
+    FuncProto,
+    Var,
+    Datasec,
+    Float,
+    DeclTag,
+    TypeTag,
+    Enum64,
+}
+
+impl Kind {
+    pub fn from_raw(v: u32) -> Option<Kind> {
+        use Kind::*;
+        Some(match v {
+            0 => Void,
+            1 => Int,
+            2 => Ptr,
+            3 => Array,
+            4 => Struct,
+            5 => Union,
+            6 => Enum,
+            7 => Fwd,
+            8 => Typedef,
+            9 => Volatile,
+            10 => Const,
+            11 => Restrict,
+            12 => Func,
+            13 => FuncProto,
+            14 => Var,
+            15 => Datasec,
+            16 => Float,
+            17 => DeclTag,
+            18 => TypeTag,
+            19 => Enum64,
+            _ => return None,
+        })
+    }
+
+    /// The name bpftool's raw listing uses.
+    pub fn raw_name(self) -> &'static str {
+        use Kind::*;
+        match self {
+            Void => "UNKN",
+            Int => "INT",
+            Ptr => "PTR",
+            Array => "ARRAY",
+            Struct => "STRUCT",
+            Union => "UNION",
+            Enum => "ENUM",
+            Fwd => "FWD",
+            Typedef => "TYPEDEF",
+            Volatile => "VOLATILE",
+            Const => "CONST",
+            Restrict => "RESTRICT",
+            Func => "FUNC",
+            FuncProto => "FUNC_PROTO",
+            Var => "VAR",
+            Datasec => "DATASEC",
+            Float => "FLOAT",
+            DeclTag => "DECL_TAG",
+            TypeTag => "TYPE_TAG",
+            Enum64 => "ENUM64",
+        }
+    }
+
+    /// Bytes that follow the 12-byte common header for a record with `vlen` entries.
+    pub fn tail_len(self, vlen: usize) -> usize {
+        use Kind::*;
+        match self {
+            Int | Var | DeclTag => 4,
+            Array => 12,
+            Struct | Union | Datasec | Enum64 => 12 * vlen,
+            Enum | FuncProto => 8 * vlen,
+            _ => 0,
+        }
+    }
+
+    /// Kinds whose third header word is a type id rather than a size.
+    pub fn has_type_ref(self) -> bool {
+        use Kind::*;
+        matches!(
+            self,
+            Ptr | Typedef
+                | Volatile
+                | Const
+                | Restrict
+                | Func
+                | FuncProto
+                | Var
+                | DeclTag
+                | TypeTag
+        )
+    }
+}
+
+/// The fixed BTF header, with the section bounds already checked against the blob.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    pub version: u8,
+    pub flags: u8,
+    pub hdr_len: usize,
+    pub type_off: usize,
+    pub type_len: usize,
+    pub str_off: usize,
+    pub str_len: usize,
+}
+
+#[inline]
+pub fn u16_at(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}
+
+#[inline]
+pub fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+impl Header {
+    pub fn parse(data: &[u8]) -> Result<Header, Error> {
+        if data.len() < 8 {
+            return Err(Error::at(0, "file too short for a BTF header"));
+        }
+        let magic = u16_at(data, 0);
+        if magic == MAGIC.swap_bytes() {
+            return Err(Error::at(
+                0,
+                "BTF is byte-swapped (big-endian); only little-endian BTF is supported",
+            ));
+        }
+        if magic != MAGIC {
+            return Err(Error::at(
+                0,
+                format!("bad BTF magic 0x{magic:04x}, expected 0xeb9f"),
+            ));
+        }
+        let version = data[2];
+        if version != 1 {
+            return Err(Error::at(2, format!("unsupported BTF version {version}")));
+        }
+        let hdr_len = u32_at(data, 4) as usize;
+        if hdr_len < HEADER_LEN || hdr_len > data.len() {
+            return Err(Error::at(4, format!("bad BTF header length {hdr_len}")));
+        }
+        // A longer header is allowed if its extra bytes are zero, as the kernel requires.
+        if data[HEADER_LEN..hdr_len].iter().any(|&b| b != 0) {
+            return Err(Error::at(HEADER_LEN, "unknown non-zero BTF header fields"));
+        }
+        let h = Header {
+            version,
+            flags: data[3],
+            hdr_len,
+            type_off: u32_at(data, 8) as usize,
+            type_len: u32_at(data, 12) as usize,
+            str_off: u32_at(data, 16) as usize,
+            str_len: u32_at(data, 20) as usize,
+        };
+        let body = data.len() - hdr_len;
+        let fits = |off: usize, len: usize| off.checked_add(len).is_some_and(|end| end <= body);
+        if h.type_off % 4 != 0 || !fits(h.type_off, h.type_len) {
+            return Err(Error::at(8, "BTF type section is out of bounds"));
+        }
+        if !fits(h.str_off, h.str_len) {
+            return Err(Error::at(16, "BTF string section is out of bounds"));
+        }
+        if h.type_off < h.str_off && h.type_off + h.type_len > h.str_off
+            || h.str_off < h.type_off && h.str_off + h.str_len > h.type_off
+        {
+            return Err(Error::at(8, "BTF type and string sections overlap"));
+        }
+        Ok(h)
+    }
+}

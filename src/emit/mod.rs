@@ -1,0 +1,4 @@
+//! Emitters: pure functions from the BTF/object model to text. No I/O happens here.
+
+pub mod c;
+pub mod raw;

@@ -1,0 +1,517 @@
+//! The ELF model of a compiled BPF object: sections, symbols, programs, BTF-defined maps and
+//! global-data sections, with the DATASEC sizes and VAR offsets that clang leaves as 0 fixed
+//! up from the ELF symbol table, as libbpf does.
+
+use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionFlags, SymbolKind};
+
+use crate::btf::{self, ext::BtfExt, Btf, Kind};
+
+/// A malformed or unsupported object: what is wrong and where, as a byte offset into the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte offset {offset}: {msg}")]
+pub struct Error {
+    pub offset: usize,
+    pub msg: String,
+}
+
+impl Error {
+    fn at(offset: usize, msg: impl Into<String>) -> Error {
+        Error {
+            offset,
+            msg: msg.into(),
+        }
+    }
+}
+
+impl From<btf::Error> for Error {
+    fn from(e: btf::Error) -> Error {
+        Error::at(e.offset, e.msg)
+    }
+}
+
+const EM_BPF: u16 = 247;
+const SHF_ALLOC: u64 = 0x2;
+const SHF_EXECINSTR: u64 = 0x4;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    pub index: usize,
+    pub name: String,
+    pub flags: u64,
+    /// `sh_offset`: where the section's bytes start in the file.
+    pub file_offset: u64,
+    pub size: u64,
+    /// SHT_NOBITS (`.bss`): no bytes in the file.
+    pub nobits: bool,
+}
+
+impl Section {
+    pub fn is_exec(&self) -> bool {
+        self.flags & SHF_EXECINSTR != 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    pub section: Option<usize>,
+    pub value: u64,
+    pub size: u64,
+    pub is_func: bool,
+    pub is_global: bool,
+}
+
+/// An entry-point program: a non-static function in an executable section other than `.text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub name: String,
+    /// The ELF section name, which libbpf reads as the attach point (`tp/sched/...`).
+    pub section: String,
+    pub section_index: usize,
+    /// Byte offset of the first instruction within the section.
+    pub offset: u64,
+    pub insn_count: u64,
+}
+
+/// A BTF-defined map from `.maps`. Numeric fields are `None` when the definition omits them.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MapDef {
+    pub name: String,
+    pub map_type: Option<u32>,
+    pub key_type: Option<u32>,
+    pub value_type: Option<u32>,
+    pub key_size: Option<u32>,
+    pub value_size: Option<u32>,
+    pub max_entries: Option<u32>,
+    pub map_flags: Option<u32>,
+    pub pinning: Option<u32>,
+    /// The BTF id of the map's VAR.
+    pub var_type: u32,
+}
+
+/// What kind of global data a section holds, which decides how libbpf maps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    Rodata,
+    Data,
+    Bss,
+    Kconfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    /// The VAR's target type (not the VAR itself).
+    pub type_id: u32,
+    pub var_id: u32,
+    pub offset: u32,
+    pub size: u32,
+    pub linkage: u32,
+}
+
+/// A global-data section: `.rodata*`, `.data*`, `.bss*` or the virtual `.kconfig`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSection {
+    pub name: String,
+    pub kind: DataKind,
+    /// The ELF section, absent for `.kconfig` (libbpf lays it out from the externs).
+    pub elf_index: Option<usize>,
+    /// The DATASEC type in BTF, if clang emitted one.
+    pub btf_id: Option<u32>,
+    pub size: u64,
+    pub file_offset: Option<u64>,
+    /// Variables sorted by offset.
+    pub vars: Vec<Variable>,
+}
+
+/// A parsed BPF object. Borrows the file bytes; nothing is copied but names.
+pub struct Object<'a> {
+    pub data: &'a [u8],
+    pub btf: Btf<'a>,
+    pub btf_offset: usize,
+    pub ext: Option<BtfExt<'a>>,
+    pub sections: Vec<Section>,
+    pub symbols: Vec<Symbol>,
+    pub programs: Vec<Program>,
+    pub maps: Vec<MapDef>,
+    pub datasecs: Vec<DataSection>,
+    pub license: Option<String>,
+}
+
+/// The two inputs tools accept: an ELF object with BTF, or a raw BTF blob.
+pub fn is_elf(data: &[u8]) -> bool {
+    data.starts_with(b"\x7fELF")
+}
+
+impl<'a> Object<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Object<'a>, Error> {
+        if !is_elf(data) {
+            return Err(Error::at(0, "not an ELF file"));
+        }
+        if data.len() < 64 {
+            return Err(Error::at(0, "truncated ELF header"));
+        }
+        if data[4] != 2 {
+            return Err(Error::at(4, "not a 64-bit ELF file, so not a BPF object"));
+        }
+        if data[5] != 1 {
+            return Err(Error::at(
+                5,
+                "big-endian ELF; only little-endian BPF objects are supported",
+            ));
+        }
+        let machine = u16::from_le_bytes([data[18], data[19]]);
+        if machine != EM_BPF {
+            return Err(Error::at(
+                18,
+                format!("not a BPF object (ELF machine {machine}, expected 247)"),
+            ));
+        }
+        let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
+            .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
+        let sections = read_sections(&elf)?;
+        let symbols = read_symbols(&elf)?;
+        let btf_sec = sections
+            .iter()
+            .find(|s| s.name == ".BTF")
+            .ok_or_else(|| Error::at(0, "object has no .BTF section (compile with -g)"))?;
+        let btf_offset = btf_sec.file_offset as usize;
+        let btf_bytes = section_bytes(data, btf_sec)?;
+        let btf = Btf::parse(btf_bytes).map_err(|e| Error::from(e.shifted(btf_offset)))?;
+        let ext = match sections.iter().find(|s| s.name == ".BTF.ext") {
+            Some(s) => Some(
+                BtfExt::parse(section_bytes(data, s)?)
+                    .map_err(|e| Error::from(e.shifted(s.file_offset as usize)))?,
+            ),
+            None => None,
+        };
+        let programs = find_programs(&sections, &symbols);
+        let maps = read_maps(&btf, btf_offset)?;
+        let datasecs = read_datasecs(&btf, &sections, &symbols)?;
+        let license = sections
+            .iter()
+            .find(|s| s.name == "license")
+            .and_then(|s| section_bytes(data, s).ok())
+            .map(|b| {
+                String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or(b)).into_owned()
+            });
+        Ok(Object {
+            data,
+            btf,
+            btf_offset,
+            ext,
+            sections,
+            symbols,
+            programs,
+            maps,
+            datasecs,
+            license,
+        })
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    pub fn section_data(&self, s: &Section) -> Result<&'a [u8], Error> {
+        section_bytes(self.data, s)
+    }
+}
+
+fn section_bytes<'a>(data: &'a [u8], s: &Section) -> Result<&'a [u8], Error> {
+    if s.nobits {
+        return Ok(&[]);
+    }
+    let start = s.file_offset as usize;
+    start
+        .checked_add(s.size as usize)
+        .and_then(|end| data.get(start..end))
+        .ok_or_else(|| {
+            Error::at(
+                start,
+                format!("section {} runs past the end of the file", s.name),
+            )
+        })
+}
+
+fn read_sections(
+    elf: &object::read::elf::ElfFile64<'_, object::LittleEndian>,
+) -> Result<Vec<Section>, Error> {
+    let mut out = Vec::new();
+    for s in elf.sections() {
+        let name = s
+            .name()
+            .map_err(|e| Error::at(0, format!("bad section name: {e}")))?
+            .to_string();
+        let flags = match s.flags() {
+            SectionFlags::Elf { sh_flags } => sh_flags,
+            _ => 0,
+        };
+        let nobits = s.kind() == object::SectionKind::UninitializedData;
+        let (file_offset, size) = match s.file_range() {
+            Some((off, len)) => (off, len),
+            None => (0, s.size()),
+        };
+        out.push(Section {
+            index: s.index().0,
+            name,
+            flags,
+            file_offset,
+            size,
+            nobits,
+        });
+    }
+    Ok(out)
+}
+
+fn read_symbols(
+    elf: &object::read::elf::ElfFile64<'_, object::LittleEndian>,
+) -> Result<Vec<Symbol>, Error> {
+    let mut out = Vec::new();
+    for s in elf.symbols() {
+        let name = s
+            .name()
+            .map_err(|e| Error::at(0, format!("bad symbol name: {e}")))?;
+        if name.is_empty() {
+            continue;
+        }
+        out.push(Symbol {
+            name: name.to_string(),
+            section: s.section_index().map(|i| i.0),
+            value: s.address(),
+            size: s.size(),
+            is_func: s.kind() == SymbolKind::Text,
+            is_global: s.is_global() || s.is_weak(),
+        });
+    }
+    Ok(out)
+}
+
+fn find_programs(sections: &[Section], symbols: &[Symbol]) -> Vec<Program> {
+    let mut progs: Vec<Program> = symbols
+        .iter()
+        .filter(|s| s.is_func && s.is_global)
+        .filter_map(|s| {
+            let sec = sections.iter().find(|x| Some(x.index) == s.section)?;
+            // libbpf treats everything in .text as subprograms.
+            (sec.is_exec() && sec.name != ".text").then(|| Program {
+                name: s.name.clone(),
+                section: sec.name.clone(),
+                section_index: sec.index,
+                offset: s.value,
+                insn_count: s.size / 8,
+            })
+        })
+        .collect();
+    progs.sort_by_key(|p| (p.section_index, p.offset));
+    progs
+}
+
+/// Reads one `__uint(name, N)` member: a pointer to an array of N ints.
+fn uint_member(btf: &Btf<'_>, type_id: u32) -> Option<u32> {
+    let p = btf.skip_mods_and_typedefs(type_id)?;
+    if p.kind() != Kind::Ptr {
+        return None;
+    }
+    btf.skip_mods_and_typedefs(p.type_id())?
+        .array()
+        .map(|a| a.nelems)
+}
+
+/// Reads one `__type(name, T)` member: a pointer to T.
+fn type_member(btf: &Btf<'_>, type_id: u32) -> Option<u32> {
+    let p = btf.skip_mods_and_typedefs(type_id)?;
+    (p.kind() == Kind::Ptr).then(|| p.type_id())
+}
+
+fn read_maps(btf: &Btf<'_>, btf_offset: usize) -> Result<Vec<MapDef>, Error> {
+    let Some(sec) = btf.find(".maps", Kind::Datasec) else {
+        return Ok(Vec::new());
+    };
+    let mut maps = Vec::new();
+    for v in sec.datasec_vars() {
+        let var = btf
+            .ty(v.type_id)
+            .filter(|t| t.kind() == Kind::Var)
+            .ok_or_else(|| {
+                Error::at(
+                    btf_offset,
+                    format!(".maps entry [{}] is not a VAR", v.type_id),
+                )
+            })?;
+        let def = btf
+            .skip_mods_and_typedefs(var.type_id())
+            .filter(|t| t.kind() == Kind::Struct)
+            .ok_or_else(|| {
+                Error::at(
+                    btf_offset,
+                    format!("map '{}' is not defined by a struct", var.name()),
+                )
+            })?;
+        let mut m = MapDef {
+            name: var.name().to_string(),
+            var_type: var.id,
+            ..MapDef::default()
+        };
+        for mem in def.members() {
+            let num = || uint_member(btf, mem.type_id);
+            match mem.name {
+                "type" => m.map_type = num(),
+                "max_entries" => m.max_entries = num(),
+                "map_flags" => m.map_flags = num(),
+                "key_size" => m.key_size = num(),
+                "value_size" => m.value_size = num(),
+                "pinning" => m.pinning = num(),
+                "key" => m.key_type = type_member(btf, mem.type_id),
+                "value" => m.value_type = type_member(btf, mem.type_id),
+                _ => {}
+            }
+        }
+        maps.push(m);
+    }
+    Ok(maps)
+}
+
+fn data_kind(name: &str) -> Option<DataKind> {
+    let is = |base: &str| name == base || name.starts_with(&format!("{base}."));
+    if is(".rodata") {
+        Some(DataKind::Rodata)
+    } else if is(".data") {
+        Some(DataKind::Data)
+    } else if is(".bss") {
+        Some(DataKind::Bss)
+    } else {
+        None
+    }
+}
+
+fn read_datasecs(
+    btf: &Btf<'_>,
+    sections: &[Section],
+    symbols: &[Symbol],
+) -> Result<Vec<DataSection>, Error> {
+    let mut out = Vec::new();
+    for sec in sections {
+        let Some(kind) = data_kind(&sec.name) else {
+            continue;
+        };
+        if sec.flags & SHF_ALLOC == 0 {
+            continue;
+        }
+        let dt = btf.find(&sec.name, Kind::Datasec);
+        let mut vars = Vec::new();
+        for v in dt.iter().flat_map(|d| d.datasec_vars()) {
+            let Some(var) = btf.ty(v.type_id).filter(|t| t.kind() == Kind::Var) else {
+                continue;
+            };
+            // The symbol table holds the real offset; BTF has 0 in a `.o`.
+            let sym = symbols
+                .iter()
+                .find(|s| s.section == Some(sec.index) && s.name == var.name() && !s.is_func);
+            let offset = sym.map(|s| s.value).unwrap_or(u64::from(v.offset));
+            let size = btf.size_of(var.type_id()).unwrap_or(u64::from(v.size));
+            vars.push(Variable {
+                name: var.name().to_string(),
+                type_id: var.type_id(),
+                var_id: var.id,
+                offset: offset as u32,
+                size: size as u32,
+                linkage: var.linkage(),
+            });
+        }
+        vars.sort_by_key(|v| (v.offset, v.var_id));
+        out.push(DataSection {
+            name: sec.name.clone(),
+            kind,
+            elf_index: Some(sec.index),
+            btf_id: dt.map(|t| t.id),
+            size: sec.size,
+            file_offset: (!sec.nobits).then_some(sec.file_offset),
+            vars,
+        });
+    }
+    if let Some(k) = kconfig_section(btf) {
+        out.push(k);
+    }
+    Ok(out)
+}
+
+/// Lays out `.kconfig` externs the way libbpf does: sorted by descending alignment, then
+/// ascending size, then name, each at the next offset aligned for it.
+fn kconfig_section(btf: &Btf<'_>) -> Option<DataSection> {
+    let dt = btf.find(".kconfig", Kind::Datasec)?;
+    let mut vars: Vec<(u64, Variable)> = dt
+        .datasec_vars()
+        .filter_map(|v| {
+            let var = btf.ty(v.type_id).filter(|t| t.kind() == Kind::Var)?;
+            let size = btf.size_of(var.type_id())?;
+            let align = kconfig_align(btf, var.type_id()).max(1);
+            Some((
+                align,
+                Variable {
+                    name: var.name().to_string(),
+                    type_id: var.type_id(),
+                    var_id: var.id,
+                    offset: 0,
+                    size: size as u32,
+                    linkage: var.linkage(),
+                },
+            ))
+        })
+        .collect();
+    vars.sort_by(|(a1, v1), (a2, v2)| {
+        a2.cmp(a1)
+            .then(v1.size.cmp(&v2.size))
+            .then(v1.name.cmp(&v2.name))
+    });
+    let mut off = 0u64;
+    for (align, v) in &mut vars {
+        off = off.div_ceil(*align) * *align;
+        v.offset = off as u32;
+        off += u64::from(v.size);
+    }
+    Some(DataSection {
+        name: ".kconfig".into(),
+        kind: DataKind::Kconfig,
+        elf_index: None,
+        btf_id: Some(dt.id),
+        size: off,
+        file_offset: None,
+        vars: vars.into_iter().map(|(_, v)| v).collect(),
+    })
+}
+
+/// The natural alignment of a scalar or array type (what libbpf's `btf__align_of` gives).
+fn kconfig_align(btf: &Btf<'_>, id: u32) -> u64 {
+    match btf.skip_mods_and_typedefs(id) {
+        Some(t) if t.kind() == Kind::Array => t.array().map_or(1, |a| kconfig_align(btf, a.elem)),
+        Some(t) if t.kind() == Kind::Ptr => 8,
+        Some(t) => u64::from(t.size()).min(8),
+        None => 1,
+    }
+}
+
+/// Just the `.BTF` section of an ELF file and its file offset, for tools that dump BTF from
+/// objects that need not be complete BPF programs.
+pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
+    let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
+        .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
+    let sec = elf
+        .section_by_name(".BTF")
+        .ok_or_else(|| Error::at(0, "ELF file has no .BTF section"))?;
+    let (off, len) = sec
+        .file_range()
+        .ok_or_else(|| Error::at(0, ".BTF section has no file data"))?;
+    let bytes = section_bytes(
+        data,
+        &Section {
+            index: sec.index().0,
+            name: ".BTF".into(),
+            flags: 0,
+            file_offset: off,
+            size: len,
+            nobits: false,
+        },
+    )?;
+    Ok((bytes, off as usize))
+}
