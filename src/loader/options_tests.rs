@@ -1,0 +1,204 @@
+use super::*;
+
+fn globals() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/globals.bpf.o"
+    ))
+    .unwrap()
+}
+
+/// Metadata as the package spec describes it for globals.bpf.c.
+fn meta(extra_vars: serde_json::Value) -> Meta {
+    let mut vars = serde_json::json!([
+        {"name": "verbosity", "type": "int", "description": "verbosity level",
+         "cmdarg": {"default": 1, "short": "v", "long": "verbose", "help": "verbosity level"}},
+        {"name": "min_duration_ns", "type": "unsigned long long", "description": "minimum duration in ns",
+         "cmdarg": {"default": 0, "short": "d", "long": "duration"}},
+        {"name": "failed_only", "type": "bool", "description": "trace failed calls only",
+         "cmdarg": {"short": "x", "long": "failed"}},
+        {"name": "targ_comm", "type": "char[16]", "description": "only trace this command name",
+         "cmdarg": {"short": "c", "long": "comm"}},
+        {"name": "targ_pid", "type": "pid_t", "description": "only trace this process id",
+         "cmdarg": {"default": 0, "short": "p", "long": "pid"}},
+        {"name": "rodata_cfg", "type": "struct config"}
+    ]);
+    if let (Some(v), Some(extra)) = (vars.as_array_mut(), extra_vars.as_array()) {
+        v.extend(extra.iter().cloned());
+    }
+    serde_json::from_value(serde_json::json!({
+        "bpf_skel": {"obj_name": "globals_bpf", "maps": null, "progs": null,
+            "data_sections": [
+                {"name": ".rodata", "variables": vars},
+                {"name": ".bss", "variables": [{"name": "events_total", "type": "unsigned long long"}]},
+                {"name": ".data", "variables": [{"name": "data_counter", "type": "int"}]}
+            ]}
+    }))
+    .unwrap()
+}
+
+fn args(s: &[&str]) -> Vec<String> {
+    s.iter().map(|a| a.to_string()).collect()
+}
+
+#[test]
+fn specs_follow_cmdarg_and_description() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
+    let names: Vec<&str> = specs.iter().map(|s| s.long.as_str()).collect();
+    // rodata_cfg (a struct) gets no option; .data is not settable.
+    assert_eq!(
+        names,
+        [
+            "verbose",
+            "duration",
+            "failed",
+            "comm",
+            "pid",
+            "events_total"
+        ]
+    );
+    let pid = specs.iter().find(|s| s.var == "targ_pid").unwrap();
+    assert_eq!(pid.short, Some('p'));
+    assert_eq!(pid.default.as_deref(), Some("0"));
+    assert_eq!(pid.help, "only trace this process id");
+    assert_eq!(pid.offset, 0x24);
+    assert!(!pid.is_flag);
+    let failed = specs.iter().find(|s| s.var == "failed_only").unwrap();
+    assert!(failed.is_flag);
+    assert_eq!(failed.default, None);
+    let total = specs.iter().find(|s| s.var == "events_total").unwrap();
+    assert_eq!((total.section.as_str(), total.offset), (".bss", 8));
+}
+
+#[test]
+fn parses_values_into_section_bytes() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
+    let a = parse(
+        &obj.btf,
+        "globals_bpf",
+        "ecc run g.json",
+        &specs,
+        &args(&[
+            "-p",
+            "4242",
+            "--comm",
+            "sleep",
+            "-x",
+            "--verbose=-3",
+            "--events_total",
+            "0x10",
+        ]),
+    )
+    .unwrap();
+    let get = |v: &str| a.iter().find(|x| x.var == v).unwrap();
+    assert_eq!(get("targ_pid").bytes, 4242i32.to_le_bytes());
+    assert_eq!(get("targ_pid").offset, 0x24);
+    assert_eq!(get("verbosity").bytes, (-3i32).to_le_bytes());
+    assert_eq!(get("failed_only").bytes, [1]);
+    let mut comm = b"sleep".to_vec();
+    comm.resize(16, 0);
+    assert_eq!(get("targ_comm").bytes, comm);
+    assert_eq!(get("events_total").bytes, 16u64.to_le_bytes());
+    assert_eq!(get("events_total").section, ".bss");
+    // Defaults are written too; variables with neither a value nor a default are not.
+    assert_eq!(get("min_duration_ns").bytes, 0u64.to_le_bytes());
+    let none = parse(&obj.btf, "g", "ecc run g.json", &specs, &[]).unwrap();
+    let vars: Vec<&str> = none.iter().map(|x| x.var.as_str()).collect();
+    assert_eq!(vars, ["verbosity", "min_duration_ns", "targ_pid"]);
+    assert_eq!(none[0].bytes, 1i32.to_le_bytes());
+}
+
+#[test]
+fn bad_values_are_errors() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
+    let err = |a: &[&str]| match parse(&obj.btf, "g", "ecc run g.json", &specs, &args(a)) {
+        Err(ParseError::Value(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        err(&["--pid", "abc"]),
+        "invalid value 'abc' for '--pid': expected an integer"
+    );
+    assert!(err(&["--pid", "2147483648"]).contains("out of range for a 32-bit integer"));
+    assert!(err(&["--duration", "-1"]).contains("non-negative"));
+    assert!(err(&["--comm", "a-very-long-command-name"]).contains("longer than 16 bytes"));
+    assert!(matches!(
+        parse(&obj.btf, "g", "ecc run g.json", &specs, &args(&["--nope"])),
+        Err(ParseError::Clap(_))
+    ));
+}
+
+#[test]
+fn help_lists_generated_options() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
+    match parse(
+        &obj.btf,
+        "globals_bpf",
+        "ecc run g.json",
+        &specs,
+        &args(&["-h"]),
+    ) {
+        Err(ParseError::Clap(e)) => {
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+            let help = e.render().to_string();
+            assert!(help.contains("-p, --pid <pid_t>"), "{help}");
+            assert!(help.contains("only trace this process id"), "{help}");
+            assert!(help.contains("-x, --failed"), "{help}");
+            assert!(help.contains("[default: 1]"), "{help}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_packages_are_reported() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let dup =
+        serde_json::json!([{"name": "events_dropped", "type": "int", "cmdarg": {"long": "pid"}}]);
+    let mut m = meta(serde_json::json!([]));
+    m.bpf_skel.data_sections[1]
+        .variables
+        .push(serde_json::from_value(dup[0].clone()).unwrap());
+    assert_eq!(
+        specs(&obj, Some(&m)).unwrap_err(),
+        "variables 'targ_pid' and 'events_dropped' both use --pid"
+    );
+    let missing = meta(serde_json::json!([{"name": "ghost", "type": "int"}]));
+    assert!(specs(&obj, Some(&missing))
+        .unwrap_err()
+        .contains("'ghost' of .rodata is not in the object"));
+    let bad_default = meta(serde_json::json!([]));
+    let mut bd = bad_default.clone();
+    bd.bpf_skel.data_sections[0].variables[4]
+        .cmdarg
+        .as_mut()
+        .unwrap()
+        .default = Some(serde_json::json!("many"));
+    assert!(specs(&obj, Some(&bd))
+        .unwrap_err()
+        .contains("default 'many'"));
+}
+
+#[test]
+fn objects_without_metadata_get_options_named_after_variables() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let specs = specs(&obj, None).unwrap();
+    let names: Vec<&str> = specs.iter().map(|s| s.long.as_str()).collect();
+    assert!(
+        names.contains(&"targ_pid") && names.contains(&"events_total"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"rodata_cfg") && !names.contains(&"last_ptr"));
+    let comm = specs.iter().find(|s| s.var == "targ_comm").unwrap();
+    assert_eq!(comm.type_text, "char[16]");
+}

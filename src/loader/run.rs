@@ -1,0 +1,542 @@
+//! `ecc run`: set the program options, load, attach every listed program, then print the
+//! export map's events (ring buffer or perf buffer) or sample a `@sample` map, until
+//! Ctrl-C, SIGTERM or `--duration`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use libbpf_rs::{MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder};
+
+use super::capture::Capture;
+use super::decode::{column_names, decode, hex, Table};
+use super::input::{internal_map_name, Meta, SampleMeta};
+use super::options::Assign;
+use super::verify::{rejection, ProgResult, Report};
+use super::{open, prog_type_name, sys, vlog, Error, Input};
+use crate::btf::{Btf, Kind};
+use crate::object::Object;
+
+const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
+const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+/// How long one poll may block, so stop requests and deadlines are seen promptly.
+const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOpts {
+    pub json: bool,
+    pub duration: Option<Duration>,
+    pub btf: Option<PathBuf>,
+}
+
+/// What the runner prints: the export map chosen as the package spec says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// Samples from a ring buffer or perf event array, decoded as `type_id` (hex when
+    /// there is no type: a bare object without a `struct event`).
+    Events {
+        map: String,
+        perf: bool,
+        type_id: Option<u32>,
+    },
+    Sample {
+        map: String,
+        sample: SampleMeta,
+        key_type: Option<u32>,
+        value_type: Option<u32>,
+    },
+    Nothing,
+}
+
+/// The runtime's rule: the last map that is a ring buffer, a perf event array or has
+/// `@sample` metadata; samples are decoded with `export_types[0]`.
+pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, String> {
+    let sample_of = |name: &str| {
+        meta.and_then(|m| m.bpf_skel.maps.as_ref())
+            .and_then(|maps| maps.iter().find(|m| m.name == name))
+            .and_then(|m| m.sample.clone())
+    };
+    let chosen = model.maps.iter().rev().find(|m| {
+        matches!(
+            m.map_type,
+            Some(BPF_MAP_TYPE_RINGBUF | BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+        ) || sample_of(&m.name).is_some()
+    });
+    let Some(map) = chosen else {
+        return Ok(Export::Nothing);
+    };
+    if let Some(sample) = sample_of(&map.name) {
+        return Ok(Export::Sample {
+            map: map.name.clone(),
+            sample,
+            key_type: map.key_type,
+            value_type: map.value_type,
+        });
+    }
+    let perf = map.map_type == Some(BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+    let type_id = match meta {
+        Some(m) => {
+            let et = m.export_types.first().ok_or_else(|| {
+                format!(
+                    "map '{}' sends events but the package has no export_types; \
+                     compile it with the header that declares the event struct",
+                    map.name
+                )
+            })?;
+            check_export_type(&model.btf, et)?;
+            Some(et.type_id)
+        }
+        None => model.btf.find("event", Kind::Struct).map(|t| t.id),
+    };
+    Ok(Export::Events {
+        map: map.name.clone(),
+        perf,
+        type_id,
+    })
+}
+
+/// The runtime's check: `type_id` is a STRUCT with the same name and member names.
+fn check_export_type(btf: &Btf<'_>, et: &super::input::ExportType) -> Result<(), String> {
+    let t = btf
+        .ty(et.type_id)
+        .filter(|t| t.kind() == Kind::Struct && t.name() == et.name)
+        .ok_or_else(|| {
+            format!(
+                "export type '{}' is not struct {} (BTF id {}) in the object",
+                et.name, et.name, et.type_id
+            )
+        })?;
+    let names: Vec<&str> = t.members().map(|m| m.name).collect();
+    let want: Vec<&str> = et.members.iter().map(|m| m.name.as_str()).collect();
+    if names != want {
+        return Err(format!(
+            "export type '{}' has members [{}] in the package but [{}] in BTF",
+            et.name,
+            want.join(", "),
+            names.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Formats event samples: table rows or JSON lines.
+pub struct EventPrinter<'b, 'a> {
+    btf: &'b Btf<'a>,
+    type_id: Option<u32>,
+    json: bool,
+    table: Table,
+}
+
+impl<'b, 'a> EventPrinter<'b, 'a> {
+    pub fn new(btf: &'b Btf<'a>, type_id: Option<u32>, json: bool) -> Self {
+        let cols = type_id.map(|id| column_names(btf, id)).unwrap_or_default();
+        let table = if cols.is_empty() {
+            Table::new(["data"])
+        } else {
+            Table::new(cols.iter().map(String::as_str))
+        };
+        EventPrinter {
+            btf,
+            type_id,
+            json,
+            table,
+        }
+    }
+
+    pub fn header(&self) -> Option<String> {
+        (!self.json).then(|| self.table.header())
+    }
+
+    /// One output line for a sample, or the error line to print instead.
+    pub fn line(&self, time: &str, sample: &[u8]) -> Result<String, String> {
+        let Some(id) = self.type_id else {
+            let h = hex(sample);
+            return Ok(if self.json {
+                format!("{{\"data\":\"{h}\"}}")
+            } else {
+                self.table.row(time, &super::decode::Value::Str(h))
+            });
+        };
+        let v = decode(self.btf, id, sample).map_err(|e| e.to_string())?;
+        Ok(if self.json {
+            v.to_json()
+        } else {
+            self.table.row(time, &v)
+        })
+    }
+}
+
+/// Everything but the kernel work, prepared and checked first so bad input fails before
+/// anything is loaded.
+pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Error> {
+    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let export =
+        choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
+    let mut obj = open(input, opts.btf.as_deref())?;
+
+    for a in assigns {
+        let want = internal_map_name(&input.obj_name, &a.section);
+        let mut map = obj
+            .maps_mut()
+            .find(|m| m.name().to_string_lossy() == want.as_str())
+            .ok_or_else(|| {
+                Error::input(
+                    &input.path,
+                    format!("no {} map '{want}' for {}", a.section, a.var),
+                )
+            })?;
+        let data = map.initial_value_mut().ok_or_else(|| {
+            Error::input(&input.path, format!("map '{want}' has no initial value"))
+        })?;
+        let start = a.offset as usize;
+        let dst = data.get_mut(start..start + a.bytes.len()).ok_or_else(|| {
+            Error::input(
+                &input.path,
+                format!(
+                    "{} lies outside {} ({} bytes)",
+                    a.var,
+                    a.section,
+                    a.bytes.len()
+                ),
+            )
+        })?;
+        dst.copy_from_slice(&a.bytes);
+    }
+
+    let progs: Vec<(String, String, String)> = obj
+        .progs()
+        .map(|p| {
+            (
+                p.name().to_string_lossy().into_owned(),
+                prog_type_name(p.prog_type()),
+                p.section().to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let cap = Capture::start();
+    let loaded = obj.load();
+    let captured = cap.take();
+    drop(cap);
+    let obj = match loaded {
+        Ok(o) => o,
+        Err(e) => return Err(load_error(input, &model, &progs, &e, &captured)),
+    };
+
+    let to_attach: Vec<&(String, String, String)> = progs
+        .iter()
+        .filter(|(name, _, _)| listed_for_attach(input.meta.as_ref(), name))
+        .collect();
+    if to_attach.iter().any(|(_, _, sec)| needs_tracefs(sec)) {
+        sys::ensure_tracefs().map_err(|e| Error::Libbpf {
+            what: "mounting tracefs at /sys/kernel/tracing".into(),
+            msg: format!("{e}; tracepoints cannot attach without it"),
+        })?;
+    }
+    let mut links = Vec::new();
+    for (name, _, sec) in to_attach {
+        let prog = obj
+            .progs_mut()
+            .find(|p| p.name().to_string_lossy() == name.as_str())
+            .ok_or_else(|| Error::input(&input.path, format!("program '{name}' vanished")))?;
+        let cap = Capture::start();
+        let link = prog.attach();
+        let msgs = vlog::libbpf_messages(&cap.take());
+        drop(cap);
+        links
+            .push(link.map_err(|e| Error::libbpf(format!("attaching {name} ({sec})"), &e, &msgs))?);
+    }
+
+    sys::install_stop_handlers()
+        .map_err(|e| Error::Usage(format!("installing signal handlers: {e}")))?;
+    let deadline = opts.duration.map(|d| Instant::now() + d);
+    // A status line on stderr, so stdout holds only events; scripts can wait for it.
+    let what = match &export {
+        Export::Events { map, .. } => format!("printing events from map '{map}'"),
+        Export::Sample { map, .. } => format!("sampling map '{map}'"),
+        Export::Nothing => "no map to print".into(),
+    };
+    eprintln!(
+        "ecc run: {}: attached {} program(s), {what}; Ctrl-C to stop",
+        input.obj_name,
+        links.len()
+    );
+    let result = match &export {
+        Export::Events { map, perf, type_id } => {
+            let printer = EventPrinter::new(&model.btf, *type_id, opts.json);
+            poll_events(&obj, map, *perf, &printer, deadline)
+        }
+        Export::Sample {
+            map,
+            sample,
+            key_type,
+            value_type,
+        } => sample_map(
+            &obj,
+            &model.btf,
+            map,
+            sample,
+            *key_type,
+            *value_type,
+            opts.json,
+            deadline,
+        ),
+        Export::Nothing => {
+            while !finished(deadline) {
+                std::thread::sleep(TICK);
+            }
+            Ok(())
+        }
+    };
+    // Dropping the links detaches the programs.
+    drop(links);
+    result
+}
+
+fn finished(deadline: Option<Instant>) -> bool {
+    sys::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+fn wait_time(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(TICK, |d| {
+        d.saturating_duration_since(Instant::now()).min(TICK)
+    })
+}
+
+/// A package lists the programs to attach (`link: true`); a bare object attaches all.
+fn listed_for_attach(meta: Option<&Meta>, name: &str) -> bool {
+    match meta.and_then(|m| m.bpf_skel.progs.as_ref()) {
+        Some(progs) => progs.iter().any(|p| p.name == name && p.link),
+        None => true,
+    }
+}
+
+fn needs_tracefs(section: &str) -> bool {
+    [
+        "tp/",
+        "tracepoint/",
+        "kprobe/",
+        "kretprobe/",
+        "uprobe",
+        "uretprobe",
+        "usdt",
+    ]
+    .iter()
+    .any(|p| section.starts_with(p))
+}
+
+/// A failed load: the verifier reports of the programs it rejected, else libbpf's error.
+fn load_error(
+    input: &Input,
+    model: &Object<'_>,
+    progs: &[(String, String, String)],
+    e: &libbpf_rs::Error,
+    captured: &str,
+) -> Error {
+    let rejected: Vec<ProgResult> = vlog::prog_logs(captured)
+        .iter()
+        .map(|l| ProgResult {
+            name: l.prog.clone(),
+            prog_type: progs
+                .iter()
+                .find(|p| p.0 == l.prog)
+                .map_or_else(String::new, |p| p.1.clone()),
+            insns: None,
+            status: "rejected",
+            rejection: Some(rejection(model, &l.prog, e, captured)),
+        })
+        .collect();
+    if rejected.is_empty() {
+        return Error::libbpf(
+            format!("{}: loading", input.path.display()),
+            e,
+            &vlog::libbpf_messages(captured),
+        );
+    }
+    Error::Rejected(Box::new(Report {
+        file: input.path.display().to_string(),
+        object: input.obj_name.clone(),
+        programs: rejected,
+    }))
+}
+
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (e.g. `| head`) just stops the output.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn poll_events(
+    obj: &libbpf_rs::Object,
+    map_name: &str,
+    perf: bool,
+    printer: &EventPrinter<'_, '_>,
+    deadline: Option<Instant>,
+) -> Result<(), Error> {
+    let map = obj
+        .maps()
+        .find(|m| m.name().to_string_lossy() == map_name)
+        .ok_or_else(|| Error::Usage(format!("export map '{map_name}' is not in the object")))?;
+    if let Some(h) = printer.header() {
+        print_line(&h);
+    }
+    let handle = |data: &[u8]| match printer.line(&sys::local_hms(), data) {
+        Ok(l) => print_line(&l),
+        Err(e) => eprintln!("error: {e}"),
+    };
+    let setup = |e: libbpf_rs::Error| Error::Libbpf {
+        what: format!("reading map '{map_name}'"),
+        msg: format!("{e:#}"),
+    };
+    if perf {
+        let pb = PerfBufferBuilder::new(&map)
+            .sample_cb(|_cpu, data: &[u8]| handle(data))
+            .lost_cb(|cpu, n| eprintln!("warning: lost {n} events on CPU {cpu}"))
+            .build()
+            .map_err(setup)?;
+        while !finished(deadline) {
+            poll_result(pb.poll(wait_time(deadline)), map_name)?;
+        }
+    } else {
+        let mut b = RingBufferBuilder::new();
+        b.add(&map, |data: &[u8]| {
+            handle(data);
+            0
+        })
+        .map_err(setup)?;
+        let rb = b.build().map_err(setup)?;
+        while !finished(deadline) {
+            poll_result(rb.poll(wait_time(deadline)), map_name)?;
+        }
+    }
+    Ok(())
+}
+
+/// EINTR from a signal is how Ctrl-C ends a poll; anything else is an error.
+fn poll_result(r: libbpf_rs::Result<()>, map: &str) -> Result<(), Error> {
+    match r {
+        Err(e) if e.kind() != libbpf_rs::ErrorKind::Interrupted => Err(Error::Libbpf {
+            what: format!("polling map '{map}'"),
+            msg: format!("{e:#}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
+fn sample_map(
+    obj: &libbpf_rs::Object,
+    btf: &Btf<'_>,
+    map_name: &str,
+    sample: &SampleMeta,
+    key_type: Option<u32>,
+    value_type: Option<u32>,
+    json: bool,
+    deadline: Option<Instant>,
+) -> Result<(), Error> {
+    let map = obj
+        .maps()
+        .find(|m| m.name().to_string_lossy() == map_name)
+        .ok_or_else(|| Error::Usage(format!("sampled map '{map_name}' is not in the object")))?;
+    let interval = Duration::from_millis(sample.interval.max(1));
+    let mut next = Instant::now() + interval;
+    loop {
+        while Instant::now() < next {
+            if finished(deadline) {
+                return Ok(());
+            }
+            std::thread::sleep(
+                wait_time(deadline).min(next.saturating_duration_since(Instant::now())),
+            );
+        }
+        next += interval;
+        let mut keys: Vec<Vec<u8>> = map.keys().collect();
+        keys.sort();
+        let mut entries = Vec::new();
+        for k in &keys {
+            let v = map.lookup(k, MapFlags::ANY).map_err(|e| Error::Libbpf {
+                what: format!("reading map '{map_name}'"),
+                msg: format!("{e:#}"),
+            })?;
+            if let Some(v) = v {
+                entries.push((k.clone(), v));
+            }
+            if sample.clear_map {
+                // A key deleted meanwhile by the program is fine.
+                let _ = map.delete(k);
+            }
+        }
+        let text = render_sample(
+            btf,
+            sample,
+            key_type,
+            value_type,
+            &entries,
+            json,
+            &sys::local_hms(),
+        );
+        if !text.is_empty() {
+            print_line(text.trim_end_matches('\n'));
+        }
+    }
+}
+
+/// One sampling interval's output. Pure, for tests.
+pub fn render_sample(
+    btf: &Btf<'_>,
+    sample: &SampleMeta,
+    key_type: Option<u32>,
+    value_type: Option<u32>,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    json: bool,
+    time: &str,
+) -> String {
+    let show = |ty: Option<u32>, b: &[u8]| match ty.map(|t| decode(btf, t, b)) {
+        Some(Ok(v)) => v,
+        _ => super::decode::Value::Str(hex(b)),
+    };
+    let mut s = String::new();
+    if !json && !entries.is_empty() {
+        s.push_str(&format!("{time}\n"));
+    }
+    for (k, v) in entries {
+        let key = show(key_type, k);
+        let value = show(value_type, v);
+        if sample.kind == "log2_hist" || sample.kind == "linear_hist" {
+            let mut slots = Vec::new();
+            value.integers(&mut slots);
+            if json {
+                let list: Vec<String> = slots.iter().map(u64::to_string).collect();
+                s.push_str(&format!(
+                    "{{\"key\":{},\"type\":\"{}\",\"unit\":{},\"slots\":[{}]}}\n",
+                    key.to_json(),
+                    sample.kind,
+                    super::decode::Value::Str(sample.unit.clone()).to_json(),
+                    list.join(",")
+                ));
+                continue;
+            }
+            if entries.len() > 1 {
+                s.push_str(&format!("key = {}\n", key.to_text()));
+            }
+            if sample.kind == "log2_hist" {
+                s.push_str(&super::hist::log2_hist(&slots, &sample.unit));
+            } else {
+                s.push_str(&super::hist::linear_hist(&slots, &sample.unit));
+            }
+        } else if json {
+            s.push_str(&format!(
+                "{{\"key\":{},\"value\":{}}}\n",
+                key.to_json(),
+                value.to_json()
+            ));
+        } else {
+            s.push_str(&format!("{}: {}\n", key.to_text(), value.to_text()));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

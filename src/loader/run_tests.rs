@@ -1,0 +1,179 @@
+use super::*;
+use crate::loader::input::Meta;
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn meta(v: serde_json::Value) -> Meta {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn export_follows_the_runtime_rule() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    // Without metadata the last ring buffer or perf array in libbpf's (BTF) order wins:
+    // `rb`, declared before `events` in the source but after it in the .maps DATASEC.
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    assert_eq!(
+        choose_export(&obj, None).unwrap(),
+        Export::Events {
+            map: "rb".into(),
+            perf: false,
+            type_id: Some(ev)
+        }
+    );
+    // With @sample on `hists` (declared last), the histogram is exported.
+    let m = meta(
+        serde_json::json!({"bpf_skel": {"obj_name": "maps_bpf", "data_sections": [],
+        "maps": [{"name": "hists", "ident": "hists", "sample": {"interval": 250, "type": "log2_hist", "unit": "usecs"}}]},
+        "export_types": []}),
+    );
+    match choose_export(&obj, Some(&m)).unwrap() {
+        Export::Sample { map, sample, .. } => {
+            assert_eq!(map, "hists");
+            assert_eq!(sample.interval, 250);
+        }
+        other => panic!("{other:?}"),
+    }
+    // An event map in a package without export types is an error, as in the runtime.
+    let m = meta(serde_json::json!({"bpf_skel": {"obj_name": "maps_bpf", "data_sections": []}}));
+    assert!(choose_export(&obj, Some(&m))
+        .unwrap_err()
+        .contains("map 'rb' sends events but the package has no export_types"));
+}
+
+#[test]
+fn export_types_are_checked_against_btf() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    let with = |et: serde_json::Value| {
+        meta(
+            serde_json::json!({"bpf_skel": {"obj_name": "maps_bpf", "data_sections": []},
+            "export_types": [et]}),
+        )
+    };
+    let good = with(
+        serde_json::json!({"name": "event", "type_id": ev, "members": [
+        {"name": "pid"}, {"name": "uid"}, {"name": "ts_ns"}, {"name": "count"}, {"name": "comm"}]}),
+    );
+    assert!(matches!(
+        choose_export(&obj, Some(&good)).unwrap(),
+        Export::Events { type_id: Some(id), perf: false, .. } if id == ev
+    ));
+    let wrong_id = with(serde_json::json!({"name": "event", "type_id": 1, "members": []}));
+    assert!(choose_export(&obj, Some(&wrong_id))
+        .unwrap_err()
+        .contains("is not struct event"));
+    let wrong_members =
+        with(serde_json::json!({"name": "event", "type_id": ev, "members": [{"name": "pid"}]}));
+    assert!(choose_export(&obj, Some(&wrong_members))
+        .unwrap_err()
+        .contains("has members [pid] in the package"));
+}
+
+#[test]
+fn event_lines_table_and_json() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    let mut s = vec![0u8; 40];
+    s[0..4].copy_from_slice(&77u32.to_le_bytes());
+    s[4..8].copy_from_slice(&1000u32.to_le_bytes());
+    s[8..16].copy_from_slice(&123u64.to_le_bytes());
+    s[16..24].copy_from_slice(&2u64.to_le_bytes());
+    s[24..31].copy_from_slice(b"sleeper");
+    let table = EventPrinter::new(&obj.btf, Some(ev), false);
+    assert_eq!(
+        table.header().unwrap(),
+        "TIME     PID    UID    TS_NS  COUNT  COMM"
+    );
+    assert_eq!(
+        table.line("01:02:03", &s).unwrap(),
+        "01:02:03 77     1000   123    2      sleeper"
+    );
+    let json = EventPrinter::new(&obj.btf, Some(ev), true);
+    assert_eq!(json.header(), None);
+    let line = json.line("x", &s).unwrap();
+    assert_eq!(
+        line,
+        r#"{"pid":77,"uid":1000,"ts_ns":123,"count":2,"comm":"sleeper"}"#
+    );
+    // A short sample is an error line, not a panic.
+    assert_eq!(
+        table.line("x", &s[..39]).unwrap_err(),
+        "sample of 39 bytes is shorter than struct event (40 bytes)"
+    );
+    // No type: hex.
+    let raw = EventPrinter::new(&obj.btf, None, true);
+    assert_eq!(raw.line("x", &[1, 0xab]).unwrap(), r#"{"data":"01ab"}"#);
+}
+
+#[test]
+fn sampled_histograms_render() {
+    let data = read("hist.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let map = obj.maps.iter().find(|m| m.name == "hists").unwrap();
+    let sample = SampleMeta {
+        interval: 1000,
+        kind: "log2_hist".into(),
+        unit: "usecs".into(),
+        clear_map: false,
+    };
+    let mut value = vec![0u8; 104];
+    value[4 * 3..4 * 3 + 4].copy_from_slice(&5u32.to_le_bytes());
+    value[4 * 4..4 * 4 + 4].copy_from_slice(&10u32.to_le_bytes());
+    let entries = vec![(0u32.to_le_bytes().to_vec(), value)];
+    let text = render_sample(
+        &obj.btf,
+        &sample,
+        map.key_type,
+        map.value_type,
+        &entries,
+        false,
+        "10:00:00",
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "10:00:00");
+    assert_eq!(lines[1], "     usecs               : count    distribution");
+    assert_eq!(lines.len(), 2 + 5);
+    assert_eq!(
+        lines[5],
+        format!(
+            "         8 -> 15         : 5        |{}{}|",
+            "*".repeat(20),
+            " ".repeat(20)
+        )
+    );
+    assert_eq!(
+        lines[6],
+        format!("        16 -> 31         : 10       |{}|", "*".repeat(40))
+    );
+    let json = render_sample(
+        &obj.btf,
+        &sample,
+        map.key_type,
+        map.value_type,
+        &entries,
+        true,
+        "t",
+    );
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["key"], 0);
+    assert_eq!(v["slots"][4], 10);
+    assert_eq!(v["slots"].as_array().unwrap().len(), 26);
+    assert_eq!(
+        render_sample(
+            &obj.btf,
+            &sample,
+            map.key_type,
+            map.value_type,
+            &[],
+            false,
+            "t"
+        ),
+        ""
+    );
+}

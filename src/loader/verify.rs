@@ -1,0 +1,320 @@
+//! `ecc verify`: load every program into the kernel verifier, one at a time, and report
+//! each program's verdict; for a rejection, the verifier's reason and the source line.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::capture::Capture;
+use super::vlog::{analyze, libbpf_messages, prog_logs, tail};
+use super::{open, prog_type_name, Error, Input};
+use crate::object::Object;
+
+/// How many verifier log lines a rejection shows.
+pub const LOG_TAIL: usize = 20;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub object: String,
+    pub programs: Vec<ProgResult>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProgResult {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub prog_type: String,
+    /// Instructions handed to the kernel (after libbpf's relocations), when loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insns: Option<usize>,
+    pub status: &'static str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Rejection {
+    pub error: String,
+    pub reason: Option<String>,
+    pub insn: Option<u32>,
+    pub source: Option<SourceLine>,
+    pub log_tail: Vec<String>,
+}
+
+/// A source location: from BTF line_info when the failing instruction maps to one,
+/// otherwise from the kernel's `; … @ file:line` log comment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub text: String,
+}
+
+impl Report {
+    pub fn all_verified(&self) -> bool {
+        self.programs.iter().all(|p| p.rejection.is_none())
+    }
+
+    pub fn to_text(&self) -> String {
+        let name_w = self
+            .programs
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(0);
+        let type_w = self
+            .programs
+            .iter()
+            .map(|p| p.prog_type.len())
+            .max()
+            .unwrap_or(0);
+        let mut s = String::new();
+        for p in &self.programs {
+            let head = format!("{:<name_w$}  {:<type_w$}", p.name, p.prog_type);
+            match &p.rejection {
+                None => {
+                    let n = p.insns.map_or("?".into(), |n| n.to_string());
+                    let _ = writeln!(s, "{head}  {n:>5} insns  verified");
+                }
+                Some(r) => s.push_str(&r.to_text(&head)),
+            }
+        }
+        s
+    }
+}
+
+impl Rejection {
+    /// The rejection as text, starting with `head` (the program's name and type).
+    pub fn to_text(&self, head: &str) -> String {
+        let mut s = format!(
+            "{head}  rejected: {}\n",
+            self.reason.as_deref().unwrap_or(&self.error)
+        );
+        if let Some(src) = &self.source {
+            let loc = match (&src.file, src.line) {
+                (Some(f), Some(l)) => format!("{f}:{l}"),
+                (Some(f), None) => f.clone(),
+                _ => "source".into(),
+            };
+            let _ = write!(s, "  at {loc}: {}", src.text);
+            if let Some(i) = self.insn {
+                let _ = write!(s, "  (insn {i})");
+            }
+            s.push('\n');
+        }
+        if self.reason.is_some() {
+            let _ = writeln!(s, "  error: {}", self.error);
+        }
+        if !self.log_tail.is_empty() {
+            let _ = writeln!(s, "  verifier log (last {} lines):", self.log_tail.len());
+            for l in &self.log_tail {
+                let _ = writeln!(s, "    {l}");
+            }
+        }
+        s
+    }
+}
+
+/// Loads each program on its own (the others with autoload off), so one rejection does not
+/// hide the verdicts on the rest.
+pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
+    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let progs: Vec<(String, String)> = open(input, btf)?
+        .progs()
+        .map(|p| {
+            (
+                p.name().to_string_lossy().into_owned(),
+                prog_type_name(p.prog_type()),
+            )
+        })
+        .collect();
+    if progs.is_empty() {
+        return Err(Error::input(&input.path, "the object has no programs"));
+    }
+    let mut results = Vec::new();
+    for (name, prog_type) in progs {
+        let mut obj = open(input, btf)?;
+        for mut p in obj.progs_mut() {
+            let me = p.name().to_string_lossy() == name.as_str();
+            p.set_autoload(me);
+        }
+        let cap = Capture::start();
+        let loaded = obj.load();
+        let captured = cap.take();
+        drop(cap);
+        let (insns, rejection) = match loaded {
+            Ok(o) => (
+                o.progs()
+                    .find(|p| p.name().to_string_lossy() == name.as_str())
+                    .map(|p| p.insn_cnt()),
+                None,
+            ),
+            Err(e) => (None, Some(rejection(&model, &name, &e, &captured))),
+        };
+        results.push(ProgResult {
+            name,
+            prog_type,
+            insns,
+            status: if rejection.is_none() {
+                "verified"
+            } else {
+                "rejected"
+            },
+            rejection,
+        });
+    }
+    Ok(Report {
+        file: input.path.display().to_string(),
+        object: input.obj_name.clone(),
+        programs: results,
+    })
+}
+
+/// Builds the rejection report for `prog` from libbpf's error and captured output.
+pub fn rejection(
+    model: &Object<'_>,
+    prog: &str,
+    err: &libbpf_rs::Error,
+    captured: &str,
+) -> Rejection {
+    let logs = prog_logs(captured);
+    let log = logs
+        .iter()
+        .find(|l| l.prog == prog)
+        .map_or("", |l| l.log.as_str());
+    let a = analyze(log);
+    let source = a
+        .insn
+        .and_then(|i| source_line(model, prog, i))
+        .or_else(|| {
+            a.log_source.map(|s| SourceLine {
+                file: s.file,
+                line: s.line,
+                text: s.text,
+            })
+        });
+    let msgs = libbpf_messages(captured);
+    let mut error = format!("{err:#}");
+    let log_tail = if log.trim().is_empty() {
+        // No verifier log (EPERM, a map libbpf could not create, …): libbpf's words instead.
+        if let Some(last) = msgs.last() {
+            let _ = write!(error, " ({last})");
+        }
+        msgs[msgs.len().saturating_sub(LOG_TAIL)..].to_vec()
+    } else {
+        tail(log, LOG_TAIL)
+    };
+    Rejection {
+        error,
+        reason: a.reason,
+        insn: a.insn,
+        source,
+        log_tail,
+    }
+}
+
+/// Maps instruction `insn` of `prog` to its BTF line_info record. Only instructions of the
+/// program's own body map this way: libbpf appends called subprograms after it.
+pub fn source_line(model: &Object<'_>, prog: &str, insn: u32) -> Option<SourceLine> {
+    let p = model.programs.iter().find(|p| p.name == prog)?;
+    if u64::from(insn) >= p.insn_count {
+        return None;
+    }
+    let byte = p.offset + u64::from(insn) * 8;
+    let btf = &model.btf;
+    let best = model
+        .ext
+        .as_ref()?
+        .line_info
+        .sections()
+        .filter(|s| btf.str_at(s.sec_name_off) == Some(p.section.as_str()))
+        .flat_map(|s| s.line_infos().collect::<Vec<_>>())
+        .filter(|l| (p.offset..=byte).contains(&u64::from(l.insn_off)))
+        .max_by_key(|l| l.insn_off)?;
+    Some(SourceLine {
+        file: btf.str_at(best.file_name_off).map(str::to_string),
+        line: Some(best.line),
+        text: btf.str_at(best.line_off).unwrap_or("").trim().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_instructions_to_source_lines() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/err_unbounded.bpf.o"
+        ))
+        .unwrap();
+        let obj = Object::parse(&data).unwrap();
+        // Instruction 15 is the load the verifier rejects (see vlog's test log).
+        let s = source_line(&obj, "handle_exec", 15).unwrap();
+        assert_eq!(s.line, Some(31));
+        assert_eq!(s.text, "c->slots[idx] += 1;");
+        assert!(s.file.unwrap().ends_with("err_unbounded.bpf.c"));
+        // Instruction 0 maps to the function's own line, 2 to the pid read.
+        let entry = source_line(&obj, "handle_exec", 0).unwrap();
+        assert_eq!(
+            (entry.line, entry.text.as_str()),
+            (Some(21), "int handle_exec(void *ctx)")
+        );
+        assert_eq!(source_line(&obj, "handle_exec", 2).unwrap().line, Some(24));
+        assert_eq!(source_line(&obj, "handle_exec", 10_000), None);
+        assert_eq!(source_line(&obj, "nope", 0), None);
+    }
+
+    #[test]
+    fn text_report() {
+        let r = Report {
+            file: "x.bpf.o".into(),
+            object: "x_bpf".into(),
+            programs: vec![
+                ProgResult {
+                    name: "a".into(),
+                    prog_type: "tracepoint".into(),
+                    insns: Some(12),
+                    status: "verified",
+                    rejection: None,
+                },
+                ProgResult {
+                    name: "long_name".into(),
+                    prog_type: "xdp".into(),
+                    insns: None,
+                    status: "rejected",
+                    rejection: Some(Rejection {
+                        error: "Permission denied (os error 13)".into(),
+                        reason: Some("R0 invalid mem access 'scalar'".into()),
+                        insn: Some(3),
+                        source: Some(SourceLine {
+                            file: Some("x.bpf.c".into()),
+                            line: Some(9),
+                            text: "return *p;".into(),
+                        }),
+                        log_tail: vec!["3: (61) r0 = *(u32 *)(r1 +0)".into()],
+                    }),
+                },
+            ],
+        };
+        assert!(!r.all_verified());
+        assert_eq!(
+            r.to_text(),
+            "a          tracepoint     12 insns  verified
+long_name  xdp         rejected: R0 invalid mem access 'scalar'
+  at x.bpf.c:9: return *p;  (insn 3)
+  error: Permission denied (os error 13)
+  verifier log (last 1 lines):
+    3: (61) r0 = *(u32 *)(r1 +0)
+"
+        );
+        let j: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["programs"][0]["status"], "verified");
+        assert_eq!(j["programs"][0]["insns"], 12);
+        assert_eq!(j["programs"][1]["source"]["line"], 9);
+        assert_eq!(j["programs"][1]["reason"], "R0 invalid mem access 'scalar'");
+    }
+}
