@@ -334,15 +334,13 @@ fn load_error(
 ) -> Error {
     let rejected: Vec<ProgResult> = vlog::prog_logs(captured)
         .iter()
-        .map(|l| ProgResult {
-            name: l.prog.clone(),
-            prog_type: progs
+        .map(|l| {
+            let prog_type = progs
                 .iter()
                 .find(|p| p.0 == l.prog)
-                .map_or_else(String::new, |p| p.1.clone()),
-            insns: None,
-            status: "rejected",
-            rejection: Some(rejection(model, &l.prog, e, captured)),
+                .map_or_else(String::new, |p| p.1.clone());
+            let r = rejection(model, &l.prog, e, captured);
+            ProgResult::new(l.prog.clone(), prog_type, None, Some(r))
         })
         .collect();
     if rejected.is_empty() {
@@ -361,9 +359,10 @@ fn load_error(
 
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
-    // A closed stdout (e.g. `| head`) just stops the output.
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    // Nobody is reading any more (`| head` exited): stop as Ctrl-C would.
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        sys::request_stop();
+    }
 }
 
 fn poll_events(

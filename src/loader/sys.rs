@@ -31,6 +31,10 @@ pub fn install_stop_handlers() -> io::Result<()> {
     Ok(())
 }
 
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }

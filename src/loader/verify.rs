@@ -36,6 +36,10 @@ pub struct ProgResult {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Rejection {
+    /// Whether the kernel verifier said no (with a log), rather than the load failing
+    /// before it ran (permissions, a map libbpf could not create, …).
+    #[serde(skip)]
+    pub verifier: bool,
     pub error: String,
     pub reason: Option<String>,
     pub insn: Option<u32>,
@@ -85,13 +89,39 @@ impl Report {
     }
 }
 
+impl ProgResult {
+    pub fn new(
+        name: String,
+        prog_type: String,
+        insns: Option<usize>,
+        rejection: Option<Rejection>,
+    ) -> ProgResult {
+        let status = match &rejection {
+            None => "verified",
+            Some(r) if r.verifier => "rejected",
+            Some(_) => "failed",
+        };
+        ProgResult {
+            name,
+            prog_type,
+            insns,
+            status,
+            rejection,
+        }
+    }
+}
+
 impl Rejection {
     /// The rejection as text, starting with `head` (the program's name and type).
     pub fn to_text(&self, head: &str) -> String {
-        let mut s = format!(
-            "{head}  rejected: {}\n",
-            self.reason.as_deref().unwrap_or(&self.error)
-        );
+        let mut s = if self.verifier {
+            format!(
+                "{head}  rejected: {}\n",
+                self.reason.as_deref().unwrap_or(&self.error)
+            )
+        } else {
+            format!("{head}  failed to load: {}\n", self.error)
+        };
         if let Some(src) = &self.source {
             let loc = match (&src.file, src.line) {
                 (Some(f), Some(l)) => format!("{f}:{l}"),
@@ -104,11 +134,16 @@ impl Rejection {
             }
             s.push('\n');
         }
-        if self.reason.is_some() {
+        if self.verifier && self.reason.is_some() {
             let _ = writeln!(s, "  error: {}", self.error);
         }
         if !self.log_tail.is_empty() {
-            let _ = writeln!(s, "  verifier log (last {} lines):", self.log_tail.len());
+            let what = if self.verifier {
+                "verifier log"
+            } else {
+                "libbpf"
+            };
+            let _ = writeln!(s, "  {what} (last {} lines):", self.log_tail.len());
             for l in &self.log_tail {
                 let _ = writeln!(s, "    {l}");
             }
@@ -153,17 +188,7 @@ pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
             ),
             Err(e) => (None, Some(rejection(&model, &name, &e, &captured))),
         };
-        results.push(ProgResult {
-            name,
-            prog_type,
-            insns,
-            status: if rejection.is_none() {
-                "verified"
-            } else {
-                "rejected"
-            },
-            rejection,
-        });
+        results.push(ProgResult::new(name, prog_type, insns, rejection));
     }
     Ok(Report {
         file: input.path.display().to_string(),
@@ -197,7 +222,8 @@ pub fn rejection(
         });
     let msgs = libbpf_messages(captured);
     let mut error = format!("{err:#}");
-    let log_tail = if log.trim().is_empty() {
+    let verifier = !log.trim().is_empty();
+    let log_tail = if !verifier {
         // No verifier log (EPERM, a map libbpf could not create, …): libbpf's words instead.
         if let Some(last) = msgs.last() {
             let _ = write!(error, " ({last})");
@@ -207,6 +233,7 @@ pub fn rejection(
         tail(log, LOG_TAIL)
     };
     Rejection {
+        verifier,
         error,
         reason: a.reason,
         insn: a.insn,
@@ -269,6 +296,38 @@ mod tests {
     }
 
     #[test]
+    fn failures_without_a_verifier_log_are_not_rejections() {
+        let data =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hist.bpf.o")).unwrap();
+        let obj = Object::parse(&data).unwrap();
+        let err = libbpf_rs::Error::from(std::io::Error::from_raw_os_error(1));
+        let captured = "libbpf: Error in bpf_object__probe_loading(): -EPERM. Couldn't load trivial BPF program.\n";
+        let r = rejection(&obj, "handle_exec", &err, captured);
+        assert!(!r.verifier);
+        assert!(
+            r.error.starts_with("Operation not permitted"),
+            "{}",
+            r.error
+        );
+        assert!(r.error.contains("bpf_object__probe_loading"), "{}", r.error);
+        let p = ProgResult::new("handle_exec".into(), "tracepoint".into(), None, Some(r));
+        assert_eq!(p.status, "failed");
+        let text = p
+            .rejection
+            .as_ref()
+            .unwrap()
+            .to_text("handle_exec  tracepoint");
+        assert!(
+            text.starts_with("handle_exec  tracepoint  failed to load: Operation not permitted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  libbpf (last 1 lines):\n    Error in bpf_object__probe_loading()"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn text_report() {
         let r = Report {
             file: "x.bpf.o".into(),
@@ -287,6 +346,7 @@ mod tests {
                     insns: None,
                     status: "rejected",
                     rejection: Some(Rejection {
+                        verifier: true,
                         error: "Permission denied (os error 13)".into(),
                         reason: Some("R0 invalid mem access 'scalar'".into()),
                         insn: Some(3),

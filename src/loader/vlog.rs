@@ -83,14 +83,17 @@ pub struct LogSource {
     pub line: Option<u32>,
 }
 
-/// Instruction lines look like `15: (79) r1 = *(u64 *)(r0 +0)`.
+/// Instruction lines look like `15: (79) r1 = *(u64 *)(r0 +0)`; libbpf rewrites an
+/// instruction it poisoned (a CO-RE relocation it could not resolve) as
+/// `141: <invalid CO-RE relocation>`.
 fn insn_index(line: &str) -> Option<u32> {
-    let (num, rest) = line.split_once(": (")?;
+    let (num, rest) = line.split_once(": ")?;
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    rest.get(2..3).filter(|c| *c == ")")?;
-    num.parse().ok()
+    let opcode = rest.starts_with('(') && rest.get(3..4) == Some(")");
+    let poisoned = rest.starts_with('<') && rest.ends_with('>');
+    (opcode || poisoned).then(|| num.parse().ok()).flatten()
 }
 
 /// Lines the verifier appends after its verdict that are statistics, not the reason.
@@ -240,10 +243,27 @@ processed 14 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_sta
     }
 
     #[test]
+    fn unresolved_core_relocations() {
+        let log = "140: (63) *(u32 *)(r7 +0) = r1        ; R1=scalar()
+141: <invalid CO-RE relocation>
+failed to resolve CO-RE relocation <byte_off> [34] struct task_struct.real_parent (0:95 @ offset 1280)
+processed 40 insns (limit 1000000) max_states_per_insn 0 total_states 4 peak_states 4 mark_read 0
+";
+        let a = analyze(log);
+        assert_eq!(a.insn, Some(141));
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("failed to resolve CO-RE relocation <byte_off> [34] struct task_struct.real_parent (0:95 @ offset 1280)")
+        );
+    }
+
+    #[test]
     fn instruction_lines_only() {
         assert_eq!(insn_index("15: (79) r1 = *(u64 *)(r0 +0)"), Some(15));
         assert_eq!(insn_index("0: R1=ctx() R10=fp0"), None);
         assert_eq!(insn_index("from 4 to 6: (b7) r0 = 0"), None);
         assert_eq!(insn_index("R0: (ab) x"), None);
+        assert_eq!(insn_index("7: <invalid CO-RE relocation>"), Some(7));
+        assert_eq!(insn_index("7: R1=ctx()"), None);
     }
 }
