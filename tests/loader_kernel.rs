@@ -363,3 +363,77 @@ fn verify_relocates_against_the_given_btf() {
         "{out}"
     );
 }
+
+/// One bad program does not hide the verdict on the others: each is loaded on its own.
+#[test]
+fn verify_gives_each_program_its_own_verdict() {
+    if !kernel_or_skip("verify_gives_each_program_its_own_verdict") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("two.bpf.c");
+    std::fs::write(
+        &src,
+        r#"#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("tp/sched/sched_process_exec")
+int good(void *ctx) { return 0; }
+SEC("tp/sched/sched_process_exit")
+int bad(void *ctx)
+{
+	int *p = (int *)(long)bpf_get_prandom_u32();
+	return *p;
+}
+"#,
+    )
+    .unwrap();
+    let obj = dir.path().join("two.bpf.o");
+    let multiarch = std::process::Command::new("clang")
+        .arg("-print-multiarch")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap();
+    let st = std::process::Command::new("clang")
+        .args(["-g", "-O2", "-target", "bpf", "-c"])
+        .arg("-idirafter")
+        .arg(format!("/usr/include/{multiarch}"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = run_ecc(&["verify", "--json", obj.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by = |n: &str| {
+        v["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("good")["status"], "verified");
+    assert!(by("good")["insns"].as_u64().unwrap() >= 2);
+    let bad = by("bad");
+    assert_eq!(bad["status"], "rejected");
+    assert!(
+        bad["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid mem access"),
+        "{bad}"
+    );
+    assert_eq!(bad["source"]["text"], "return *p;", "{bad}");
+    assert_eq!(bad["source"]["line"], 10, "{bad}");
+    assert!(
+        bad["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("two.bpf.c"),
+        "{bad}"
+    );
+}

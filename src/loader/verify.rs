@@ -152,11 +152,12 @@ impl Rejection {
     }
 }
 
-/// Loads each program on its own (the others with autoload off), so one rejection does not
-/// hide the verdicts on the rest.
+/// Loads the whole object first; when that fails, loads each program on its own (the
+/// others with autoload off), so one rejection does not hide the verdicts on the rest.
 pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
-    let progs: Vec<(String, String)> = open(input, btf)?
+    let obj = open(input, btf)?;
+    let progs: Vec<(String, String)> = obj
         .progs()
         .map(|p| {
             (
@@ -167,6 +168,24 @@ pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
         .collect();
     if progs.is_empty() {
         return Err(Error::input(&input.path, "the object has no programs"));
+    }
+    let report = |programs| Report {
+        file: input.path.display().to_string(),
+        object: input.obj_name.clone(),
+        programs,
+    };
+    let cap = Capture::start();
+    let all = obj.load();
+    drop(cap);
+    if let Ok(loaded) = all {
+        let results = progs
+            .into_iter()
+            .map(|(name, prog_type)| {
+                let insns = insn_count(&loaded, &name);
+                ProgResult::new(name, prog_type, insns, None)
+            })
+            .collect();
+        return Ok(report(results));
     }
     let mut results = Vec::new();
     for (name, prog_type) in progs {
@@ -180,21 +199,18 @@ pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
         let captured = cap.take();
         drop(cap);
         let (insns, rejection) = match loaded {
-            Ok(o) => (
-                o.progs()
-                    .find(|p| p.name().to_string_lossy() == name.as_str())
-                    .map(|p| p.insn_cnt()),
-                None,
-            ),
+            Ok(o) => (insn_count(&o, &name), None),
             Err(e) => (None, Some(rejection(&model, &name, &e, &captured))),
         };
         results.push(ProgResult::new(name, prog_type, insns, rejection));
     }
-    Ok(Report {
-        file: input.path.display().to_string(),
-        object: input.obj_name.clone(),
-        programs: results,
-    })
+    Ok(report(results))
+}
+
+fn insn_count(obj: &libbpf_rs::Object, name: &str) -> Option<usize> {
+    obj.progs()
+        .find(|p| p.name().to_string_lossy() == name)
+        .map(|p| p.insn_cnt())
 }
 
 /// Builds the rejection report for `prog` from libbpf's error and captured output.
