@@ -252,3 +252,36 @@ fn table_layout_matches_the_runtime() {
     ]);
     assert_eq!(t.row("00:00:00", &long), "00:00:00 1234567 x      1");
 }
+
+/// Every sized type of the running kernel decodes from all-ones bytes, and one byte short
+/// is an error: no panics, no reads past the sample.
+#[test]
+fn kernel_types_decode_without_panics() {
+    let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+        eprintln!("SKIP: kernel_types_decode_without_panics: /sys/kernel/btf/vmlinux unreadable");
+        return;
+    };
+    let btf = Btf::parse(&data).unwrap();
+    let ones = vec![0xffu8; 4096];
+    let mut decoded = 0;
+    for id in btf.ids() {
+        let Some(t) = btf.ty(id) else { continue };
+        if !matches!(
+            t.kind(),
+            Kind::Struct | Kind::Union | Kind::Array | Kind::Enum
+        ) {
+            continue;
+        }
+        let Some(size) = btf.size_of(id).map(|s| s as usize) else {
+            continue;
+        };
+        if size == 0 || size > ones.len() {
+            continue;
+        }
+        if decode(&btf, id, &ones[..size]).is_ok() {
+            decoded += 1;
+        }
+        assert!(decode(&btf, id, &ones[..size - 1]).is_err());
+    }
+    assert!(decoded > 10_000, "only {decoded} kernel types decoded");
+}
