@@ -40,7 +40,11 @@ fn run(tool: &str, base: Option<&Path>, file: &Path) -> String {
 fn assert_same(base: Option<&Path>, file: &Path) {
     let theirs = run("bpftool", base, file);
     let ours = run(OURS, base, file);
-    assert!(!theirs.is_empty(), "bpftool printed nothing for {}", file.display());
+    assert!(
+        !theirs.is_empty(),
+        "bpftool printed nothing for {}",
+        file.display()
+    );
     if ours != theirs {
         let (i, (o, t)) = ours
             .lines()
@@ -78,7 +82,10 @@ fn testdata_objects_match_bpftool() {
 fn kernel_vmlinux_matches_bpftool() {
     let p = Path::new("/sys/kernel/btf/vmlinux");
     if std::fs::File::open(p).is_err() {
-        eprintln!("SKIP: kernel_vmlinux_matches_bpftool because {} is unreadable", p.display());
+        eprintln!(
+            "SKIP: kernel_vmlinux_matches_bpftool because {} is unreadable",
+            p.display()
+        );
         return;
     }
     assert_same(None, p);
@@ -129,7 +136,12 @@ fn every_kind() -> Builder {
     b.enum_("e_s", 4, true, &[("NEG", -5), ("POS", 7)]);
     b.enum_("", 1, false, &[]);
     b.enum64("e64_u", 8, false, &[("BIG", u64::MAX), ("SMALL", 1)]);
-    b.enum64("e64_s", 8, true, &[("MIN", i64::MIN as u64), ("M1", u64::MAX)]);
+    b.enum64(
+        "e64_s",
+        8,
+        true,
+        &[("MIN", i64::MIN as u64), ("M1", u64::MAX)],
+    );
     b.fwd("fs", false);
     b.fwd("fu", true);
     b.typedef("myint", int);
@@ -155,7 +167,12 @@ fn every_kind() -> Builder {
     b.type_tag("user", int);
     // A name that is present but empty prints as '' rather than (anon).
     let empty = b.raw_str(b"");
-    b.raw(empty, Builder::info(btf_builder::kind::TYPEDEF, false, 0), int, &[]);
+    b.raw(
+        empty,
+        Builder::info(btf_builder::kind::TYPEDEF, false, 0),
+        int,
+        &[],
+    );
     b
 }
 
@@ -184,7 +201,12 @@ fn hand_built_split_btf_matches_bpftool() {
     s.ptr(1);
     let v = s.var("split_v", own, 1);
     s.datasec(".data", 8, &[(v, 0, 8), (2, 8, 4)]);
-    s.raw(1, Builder::info(btf_builder::kind::TYPEDEF, false, 0), own, &[]);
+    s.raw(
+        1,
+        Builder::info(btf_builder::kind::TYPEDEF, false, 0),
+        own,
+        &[],
+    );
     let split_path = write_tmp(dir.path(), "split.btf", &s.build());
     assert_same(Some(&base_path), &split_path);
 }

@@ -118,7 +118,15 @@ impl Builder {
         (u32::from(kflag) << 31) | (kind << 24) | vlen
     }
 
-    fn named(&mut self, name: &str, kind: u32, kflag: bool, vlen: u32, st: u32, tail: &[u32]) -> u32 {
+    fn named(
+        &mut self,
+        name: &str,
+        kind: u32,
+        kflag: bool,
+        vlen: u32,
+        st: u32,
+        tail: &[u32],
+    ) -> u32 {
         let n = self.s(name);
         self.raw(n, Self::info(kind, kflag, vlen), st, tail)
     }
@@ -246,7 +254,14 @@ impl Builder {
     }
 
     pub fn decl_tag(&mut self, name: &str, target: u32, component_idx: i32) -> u32 {
-        self.named(name, kind::DECL_TAG, false, 0, target, &[component_idx as u32])
+        self.named(
+            name,
+            kind::DECL_TAG,
+            false,
+            0,
+            target,
+            &[component_idx as u32],
+        )
     }
 
     /// Length of the type section so far.
