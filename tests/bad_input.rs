@@ -14,12 +14,20 @@ use object::{Object as _, ObjectSection as _};
 const BIN: &str = env!("CARGO_BIN_EXE_wasm-bpftool");
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
 }
 
 /// Runs both formats on `file` (with `-B base` if given) and checks the failure contract.
 #[track_caller]
-fn expect_failure(base: Option<&Path>, file: &Path, named: &Path, offset: Option<usize>, what: &str) {
+fn expect_failure(
+    base: Option<&Path>,
+    file: &Path,
+    named: &Path,
+    offset: Option<usize>,
+    what: &str,
+) {
     for format in ["raw", "c"] {
         let mut cmd = Command::new(BIN);
         if let Some(b) = base {
@@ -54,7 +62,10 @@ fn expect_failure(base: Option<&Path>, file: &Path, named: &Path, offset: Option
                 "stderr does not give byte offset {off} for {ctx}"
             );
         } else {
-            assert!(!stderr.contains("byte offset"), "unexpected offset for {ctx}");
+            assert!(
+                !stderr.contains("byte offset"),
+                "unexpected offset for {ctx}"
+            );
         }
         assert!(
             stderr.to_lowercase().contains(what),
@@ -102,22 +113,36 @@ fn truncated_btf() {
     let good = good_btf().build();
     fail(&d.file("hdr.btf", &good[..6]), Some(0), "too short");
     fail(&d.file("half.btf", &good[..30]), Some(8), "out of bounds");
-    fail(&d.file("strs.btf", &good[..good.len() - 3]), Some(16), "out of bounds");
+    fail(
+        &d.file("strs.btf", &good[..good.len() - 3]),
+        Some(16),
+        "out of bounds",
+    );
 }
 
 #[test]
 fn truncated_elf() {
     let d = Dir::new();
     let obj = std::fs::read(testdata("maps.bpf.o")).unwrap();
-    fail(&d.file("head.o", &obj[..40]), Some(0), "truncated elf header");
+    fail(
+        &d.file("head.o", &obj[..40]),
+        Some(0),
+        "truncated elf header",
+    );
     // Cut before the section header table: reported at e_shoff's field.
-    fail(&d.file("cut.o", &obj[..obj.len() / 2]), Some(0x28), "section headers");
+    fail(
+        &d.file("cut.o", &obj[..obj.len() / 2]),
+        Some(0x28),
+        "section headers",
+    );
 }
 
 #[test]
 fn garbage_and_bad_magic() {
     let d = Dir::new();
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
     fail(&d.file("garbage", &garbage), Some(0), "magic");
     let mut bad = good_btf().build();
     bad[0] = 0xaa;
@@ -135,7 +160,10 @@ fn non_bpf_and_btf_less_elf_files() {
     // A missing section is a property of the whole file: reported at offset 0.
     fail(Path::new("/bin/true"), Some(0), "no .btf section");
     let d = Dir::new();
-    let src = d.file("x.c", b"int counter = 1;\nint f(int a) { return a + counter; }\n");
+    let src = d.file(
+        "x.c",
+        b"int counter = 1;\nint f(int a) { return a + counter; }\n",
+    );
     for (name, args) in [
         ("native.o", &["-c"][..]),
         ("native_g.o", &["-c", "-g"][..]),
@@ -170,7 +198,11 @@ fn bad_offsets_in_the_header() {
     let d = Dir::new();
     let mut bad = good_btf().build();
     put_u32(&mut bad, 16, 1 << 20);
-    fail(&d.file("stroff.btf", &bad), Some(16), "string section is out of bounds");
+    fail(
+        &d.file("stroff.btf", &bad),
+        Some(16),
+        "string section is out of bounds",
+    );
     let mut bad = good_btf().build();
     put_u32(&mut bad, 8, 6);
     fail(&d.file("typeoff.btf", &bad), Some(8), "type section");
@@ -184,8 +216,17 @@ fn bad_string_index() {
     let d = Dir::new();
     let mut b = good_btf();
     let off = b.str_len() + 10;
-    let t = b.raw(off, Builder::info(btf_builder::kind::TYPEDEF, false, 0), 1, &[]);
-    fail(&d.file("str.btf", &b.build()), Some(b.rec_pos(t)), "bad string offset");
+    let t = b.raw(
+        off,
+        Builder::info(btf_builder::kind::TYPEDEF, false, 0),
+        1,
+        &[],
+    );
+    fail(
+        &d.file("str.btf", &b.build()),
+        Some(b.rec_pos(t)),
+        "bad string offset",
+    );
 }
 
 #[test]
@@ -193,7 +234,11 @@ fn type_id_out_of_range() {
     let d = Dir::new();
     let mut b = good_btf();
     let p = b.ptr(1000);
-    fail(&d.file("id.btf", &b.build()), Some(b.rec_pos(p) + 8), "type id 1000");
+    fail(
+        &d.file("id.btf", &b.build()),
+        Some(b.rec_pos(p) + 8),
+        "type id 1000",
+    );
 }
 
 #[test]
@@ -204,7 +249,11 @@ fn reference_loop() {
     b.typedef("a", a + 1);
     b.const_(a + 2);
     let last = b.typedef("c", a);
-    fail(&d.file("loop.btf", &b.build()), Some(b.rec_pos(last)), "reference loop");
+    fail(
+        &d.file("loop.btf", &b.build()),
+        Some(b.rec_pos(last)),
+        "reference loop",
+    );
 }
 
 #[test]
@@ -212,7 +261,11 @@ fn unknown_kind() {
     let d = Dir::new();
     let mut b = good_btf();
     let t = b.raw(0, Builder::info(25, false, 0), 0, &[]);
-    fail(&d.file("kind.btf", &b.build()), Some(b.rec_pos(t) + 4), "unknown btf kind 25");
+    fail(
+        &d.file("kind.btf", &b.build()),
+        Some(b.rec_pos(t) + 4),
+        "unknown btf kind 25",
+    );
 }
 
 /// The `.BTF` section's file offset, read with the `object` crate (not our ELF model).
@@ -259,7 +312,13 @@ fn bad_base_and_split_btf() {
     let mut s = Builder::split(base.next_id(), base.str_len());
     let p = s.ptr(base.next_id() + 7);
     let bad_split = d.file("bad_split.btf", &s.build());
-    expect_failure(Some(&base_path), &bad_split, &bad_split, Some(s.rec_pos(p) + 8), "type id");
+    expect_failure(
+        Some(&base_path),
+        &bad_split,
+        &bad_split,
+        Some(s.rec_pos(p) + 8),
+        "type id",
+    );
     // A missing base names the base.
     let missing = d.0.path().join("no-base.btf");
     expect_failure(Some(&missing), &split_path, &missing, None, "no such file");
