@@ -537,6 +537,18 @@ fn btf_ext_without_core_relo_and_with_wider_records() {
     assert_eq!(e.line_info.sections().count(), 0);
 }
 
+/// Fuzz regression: reading a func_info group as line_info or core_relo records used to index
+/// past the 8-byte records; now it reads nothing.
+#[test]
+fn btf_ext_wrong_record_kind_reads_nothing() {
+    let ext = btf_ext(&[(5, vec![[0, 7]])], &[], &[]);
+    let e = BtfExt::parse(&ext).unwrap();
+    let s = e.func_info.sections().next().unwrap();
+    assert_eq!(s.func_infos().count(), 1);
+    assert_eq!(s.line_infos().count(), 0);
+    assert_eq!(s.core_relos().count(), 0);
+}
+
 fn ext_err(d: &[u8]) -> Error {
     BtfExt::parse(d).expect_err("malformed .BTF.ext parsed")
 }
