@@ -10,7 +10,14 @@ use ecc::btf::{ext::BtfExt, Btf, TypeView};
 fn walk(btf: &Btf<'_>) {
     for id in btf.ids() {
         let Some(t) = btf.ty(id) else { continue };
-        let _ = (t.kind(), t.name(), t.size(), t.vlen(), t.linkage(), t.component_idx());
+        let _ = (
+            t.kind(),
+            t.name(),
+            t.size(),
+            t.vlen(),
+            t.linkage(),
+            t.component_idx(),
+        );
         for i in 0..t.vlen() {
             let _ = t.entry_name_off(i);
         }
@@ -53,8 +60,8 @@ fn walk(btf: &Btf<'_>) {
     }
 }
 
-/// Larger than any kernel struct (vmlinux's largest is ~240 KiB).
-const MAX_C_STRUCT: u32 = 16 << 20;
+/// Kernel structs stay below this (vmlinux's largest is ~240 KiB).
+const MAX_C_STRUCT: u32 = 256 << 10;
 
 /// The `btf_parse` target: the bytes as BTF, as split BTF on themselves, and as .BTF.ext.
 pub fn btf_parse(data: &[u8]) {

@@ -3,8 +3,10 @@
 //! that cover every kind and the corner cases of bpftool's printing.
 //!
 //! Intended differences: none in output. Where we differ it is by refusing input that bpftool
-//! (libbpf 1.1) accepts: reference loops, INTs with impossible sizes, names that are not
-//! UTF-8, out-of-range type ids. Those inputs are covered by tests/bad_input.rs, not here.
+//! (libbpf 1.1) accepts but the kernel would not: reference loops, INTs with impossible sizes,
+//! members outside their struct, names that are not UTF-8, out-of-range type ids, FUNCs not
+//! pointing at a FUNC_PROTO, byte-swapped BTF. Those inputs are covered by the reader's unit
+//! tests and tests/bad_input.rs, not here.
 
 #[path = "common/btf_builder.rs"]
 mod btf_builder;

@@ -823,6 +823,34 @@ fn type_ids_out_of_range() {
 }
 
 #[test]
+fn members_outside_their_struct() {
+    // A plain member starting past the end (found by fuzzing: format c padded up to it).
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let s = b.struct_("s", 8, &[("a", int, 0), ("far", int, 0xffff_0000)]);
+    assert_err(
+        parse_err(&b.build()),
+        b.rec_pos(s) + 12 + 12 + 8,
+        "outside the 8-byte STRUCT",
+    );
+    // A bitfield whose last bit is past the end.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let u = b.union_kf("u", 4, &[("x", int, 30, 3)]);
+    assert_err(
+        parse_err(&b.build()),
+        b.rec_pos(u) + 12 + 8,
+        "outside the 4-byte UNION",
+    );
+    // Ending exactly at the end is fine, as is a flexible array starting there.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let flex = b.array(int, int, 0);
+    b.struct_kf("ok", 4, &[("x", int, 29, 3), ("tail", flex, 32, 0)]);
+    assert!(Btf::parse(&b.build()).is_ok());
+}
+
+#[test]
 fn func_must_point_to_a_proto() {
     let mut b = Builder::new();
     let int = b.int("int", 4, SIGNED, 0, 32);
