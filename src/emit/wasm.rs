@@ -22,6 +22,22 @@ pub fn header_for(
     Ok(header(&Layout::build(btf, selection)?, guard))
 }
 
+/// An include guard named after an input file: `bootstrap.bpf.o` -> `__BOOTSTRAP_BPF_WASM_H__`.
+pub fn guard_for(file_name: &str) -> String {
+    let stem = file_name.strip_suffix(".o").unwrap_or(file_name);
+    let upper: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("__{upper}_WASM_H__")
+}
+
 /// Prints `layout` as a header with include guard `guard`.
 pub fn header(layout: &Layout<'_>, guard: &str) -> String {
     let mut w = Writer::default();
@@ -639,6 +655,13 @@ static_assert(offsetof(struct event, when) == 17, \"Offset of event.when is not 
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn guards_are_identifiers_named_after_the_input() {
+        assert_eq!(guard_for("bootstrap.bpf.o"), "__BOOTSTRAP_BPF_WASM_H__");
+        assert_eq!(guard_for("vmlinux"), "__VMLINUX_WASM_H__");
+        assert_eq!(guard_for("my-prog.h"), "__MY_PROG_H_WASM_H__");
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl B {
     fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
         let n = self.s(name);
         let enc = if signed { 1 << 24 } else { 0 };
-        self.words(&[n, 1 << 24, size, enc | size * 8])
+        self.words(&[n, 1 << 24, size, enc | (size * 8)])
     }
     fn ptr(&mut self, to: u32) -> u32 {
         self.words(&[0, 2 << 24, to])
