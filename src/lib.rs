@@ -6,4 +6,5 @@
 pub mod btf;
 pub mod emit;
 pub mod fsutil;
+pub mod layout;
 pub mod object;
