@@ -1,4 +1,7 @@
 //! Emitters: pure functions from the BTF/object model to text. No I/O happens here.
 
 pub mod c;
+pub mod cdecl;
+pub mod cstr;
 pub mod raw;
+pub mod skeleton;

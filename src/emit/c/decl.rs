@@ -49,7 +49,10 @@ impl<'b, 'a> Dumper<'b, 'a> {
             };
         }
         // Fast path: arrays of pointers and plain types need no declarator string.
-        let arrays = chain.iter().take_while(|l| matches!(l, Link::Array(_))).count();
+        let arrays = chain
+            .iter()
+            .take_while(|l| matches!(l, Link::Array(_)))
+            .count();
         if chain[arrays..].iter().all(|l| matches!(l, Link::Ptr)) {
             self.write_base(base, lvl, depth);
             let ptrs = chain.len() - arrays;
@@ -167,8 +170,11 @@ impl<'b, 'a> Dumper<'b, 'a> {
     /// `struct name { ... }` with planned padding and attributes (no trailing `;`).
     pub(super) fn write_composite_def(&mut self, id: u32, lvl: u32, depth: u32) {
         let Some(t) = self.btf.ty(id) else { return };
-        self.out
-            .push_str(if t.kind() == Kind::Union { "union" } else { "struct" });
+        self.out.push_str(if t.kind() == Kind::Union {
+            "union"
+        } else {
+            "struct"
+        });
         if !t.name().is_empty() {
             self.out.push(' ');
             self.push_name(id);

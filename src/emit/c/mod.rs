@@ -50,7 +50,12 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
                     btf.ty(id).is_some_and(|t| {
                         matches!(
                             t.kind(),
-                            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Typedef | Kind::Fwd
+                            Kind::Struct
+                                | Kind::Union
+                                | Kind::Enum
+                                | Kind::Enum64
+                                | Kind::Typedef
+                                | Kind::Fwd
                         )
                     })
                 })

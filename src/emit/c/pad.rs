@@ -29,7 +29,10 @@ pub(super) struct Plan {
 fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
     if cur % 8 != 0 && cur < to {
         let k = (8 - cur % 8).min(to - cur);
-        out.push(Pad { ty: "char", bits: k as u32 });
+        out.push(Pad {
+            ty: "char",
+            bits: k as u32,
+        });
         cur += k;
     }
     while cur < to {
@@ -97,7 +100,10 @@ impl<'b, 'a> Planner<'b, 'a> {
     /// Plans a STRUCT or UNION: the natural layout if it matches BTF, else a packed one.
     pub(super) fn plan(&mut self, id: u32, depth: u32) -> Plan {
         let Some(t) = self.btf.ty(id) else {
-            return Plan { align: 1, ..Plan::default() };
+            return Plan {
+                align: 1,
+                ..Plan::default()
+            };
         };
         if t.kind() == Kind::Union {
             return self.plan_union(id, depth);
@@ -126,7 +132,11 @@ impl<'b, 'a> Planner<'b, 'a> {
             if target < cur {
                 return None;
             }
-            let m_align = if packed { 1 } else { self.align_of(m.type_id, depth) };
+            let m_align = if packed {
+                1
+            } else {
+                self.align_of(m.type_id, depth)
+            };
             if m.bitfield_size > 0 {
                 let unit = self.size_bits(m.type_id);
                 let bits = u64::from(m.bitfield_size);
@@ -169,7 +179,10 @@ impl<'b, 'a> Planner<'b, 'a> {
 
     fn plan_union(&mut self, id: u32, depth: u32) -> Plan {
         let Some(t) = self.btf.ty(id) else {
-            return Plan { align: 1, ..Plan::default() };
+            return Plan {
+                align: 1,
+                ..Plan::default()
+            };
         };
         let size = u64::from(t.size());
         let mut align = 1u32;
@@ -186,7 +199,10 @@ impl<'b, 'a> Planner<'b, 'a> {
         let max_bytes = max.div_ceil(8);
         let natural = align_up(max_bytes, u64::from(align));
         if natural == size {
-            return Plan { align, ..Plan::default() };
+            return Plan {
+                align,
+                ..Plan::default()
+            };
         }
         if natural < size {
             // Raise the alignment until the rounding reaches the BTF size.
