@@ -251,7 +251,11 @@ fn read_sections(
         let nobits = s.kind() == object::SectionKind::UninitializedData;
         let (file_offset, size) = match s.file_range() {
             Some((off, len)) => (off, len),
-            None => (0, s.size()),
+            // SHT_NOBITS still has an sh_offset, which Wasm skeletons report for `.bss`.
+            None => {
+                use object::read::elf::SectionHeader as _;
+                (s.elf_section_header().sh_offset(elf.endian()), s.size())
+            }
         };
         out.push(Section {
             index: s.index().0,

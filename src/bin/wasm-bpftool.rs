@@ -139,7 +139,14 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
     let obj = ecc::object::Object::parse(&data).with_context(|| file.to_string())?;
     let skel = ecc::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
     let out = if opts.wasm {
-        bail!("gen skeleton -j is not implemented yet")
+        let types = emit::skeleton_wasm::referenced_types(&skel, &obj.btf);
+        if !types.is_empty() {
+            bail!(
+                "{file}: gen skeleton -j needs the Wasm layout engine for {}",
+                types.join(", ")
+            );
+        }
+        emit::skeleton_wasm::wasm(&skel, &obj.btf, "", &data).with_context(|| file.to_string())?
     } else {
         emit::skeleton::native(&skel, &obj.btf, &data)
     };

@@ -5,3 +5,4 @@ pub mod cdecl;
 pub mod cstr;
 pub mod raw;
 pub mod skeleton;
+pub mod skeleton_wasm;

@@ -135,7 +135,9 @@ fn trusted_align(btf: &Btf<'_>, mut id: u32) -> u64 {
     1
 }
 
-fn lifecycle(o: &mut String, n: &str) {
+/// `<obj>__destroy/open_opts/open/load/open_and_load/attach/detach`, shared by the native
+/// and the Wasm skeleton.
+pub(crate) fn lifecycle(o: &mut String, n: &str) {
     let _ = write!(
         o,
         "static void

@@ -43,10 +43,8 @@ pub fn ours(args: &[&str]) -> String {
 /// The body of the string literal returned by `<obj>__elf_bytes`, decoded as a C compiler
 /// would decode it (every escape C has, so that a wrong escape shows up as wrong bytes).
 pub fn embedded_elf(skel: &str) -> Vec<u8> {
-    let start = skel
-        .find("return (const void *)\"")
-        .expect("no elf_bytes literal")
-        + "return (const void *)\"".len();
+    // The literal opens with a quote and a line continuation; no other string does.
+    let start = skel.find("\"\\\n").expect("no elf_bytes literal") + 1;
     let body = &skel[start..];
     let bytes = body.as_bytes();
     let mut out = Vec::new();
