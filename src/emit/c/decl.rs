@@ -9,7 +9,7 @@ use super::Dumper;
 
 /// One step from a declarator towards its base type.
 #[derive(Clone, Copy)]
-enum Link<'a> {
+pub(super) enum Link<'a> {
     Ptr,
     Array(u32),
     Func(u32),
@@ -23,7 +23,8 @@ const MAX_CHAIN: usize = 1024;
 impl<'b, 'a> Dumper<'b, 'a> {
     /// Writes `<type> <name>` for `id`, e.g. `void (*name)(int)` or `char name[16]`.
     pub(super) fn write_decl(&mut self, id: u32, name: &str, lvl: u32, depth: u32) {
-        let mut chain: Vec<Link<'b>> = Vec::new();
+        let mut chain = std::mem::take(&mut self.chain);
+        chain.clear();
         let mut base = id;
         while chain.len() < MAX_CHAIN {
             let Some(t) = self.btf.ty(base) else { break };
@@ -64,10 +65,13 @@ impl<'b, 'a> Dumper<'b, 'a> {
             }
             self.out.push_str(name);
             for l in &chain[..arrays] {
-                if let Link::Array(n) = l {
-                    let _ = write!(self.out, "[{n}]");
+                if let Link::Array(n) = *l {
+                    self.out.push('[');
+                    push_num(&mut self.out, u64::from(n));
+                    self.out.push(']');
                 }
             }
+            self.chain = chain;
             return;
         }
         let mut d = String::from(name);
@@ -116,6 +120,17 @@ impl<'b, 'a> Dumper<'b, 'a> {
             self.out.push(' ');
             self.out.push_str(&d);
         }
+        self.chain = chain;
+    }
+
+    fn push_pads(&mut self, pads: &[super::pad::Pad], lvl: u32) {
+        for p in pads {
+            self.indent(lvl);
+            self.out.push_str(p.ty);
+            self.out.push_str(": ");
+            push_num(&mut self.out, u64::from(p.bits));
+            self.out.push_str(";\n");
+        }
     }
 
     fn params_text(&mut self, proto: u32, lvl: u32, depth: u32) -> String {
@@ -146,7 +161,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
             self.out.push_str("void");
             return;
         };
-        let named = !t.name().is_empty();
+        let named = t.is_named();
         match t.kind() {
             Kind::Void => self.out.push_str("void"),
             Kind::Int | Kind::Float => self.out.push_str(t.name()),
@@ -175,7 +190,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         } else {
             "struct"
         });
-        if !t.name().is_empty() {
+        if t.is_named() {
             self.out.push(' ');
             self.push_name(id);
         }
@@ -198,23 +213,18 @@ impl<'b, 'a> Dumper<'b, 'a> {
         let mut pads = plan.pads.iter().peekable();
         for (i, m) in t.members().enumerate() {
             while let Some((_, ps)) = pads.next_if(|(at, _)| *at == i) {
-                for p in ps {
-                    self.indent(lvl + 1);
-                    let _ = writeln!(self.out, "{}: {};", p.ty, p.bits);
-                }
+                self.push_pads(ps, lvl + 1);
             }
             self.indent(lvl + 1);
             self.write_decl(m.type_id, m.name, lvl + 1, depth);
             if m.bitfield_size > 0 {
-                let _ = write!(self.out, ": {}", m.bitfield_size);
+                self.out.push_str(": ");
+                push_num(&mut self.out, u64::from(m.bitfield_size));
             }
             self.out.push_str(";\n");
         }
         for (_, ps) in pads {
-            for p in ps {
-                self.indent(lvl + 1);
-                let _ = writeln!(self.out, "{}: {};", p.ty, p.bits);
-            }
+            self.push_pads(ps, lvl + 1);
         }
         self.indent(lvl);
         self.out.push('}');
@@ -231,7 +241,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
     pub(super) fn write_enum_def(&mut self, id: u32, lvl: u32) {
         let Some(t) = self.btf.ty(id) else { return };
         self.out.push_str("enum");
-        if !t.name().is_empty() {
+        if t.is_named() {
             self.out.push(' ');
             self.push_name(id);
         }
@@ -245,13 +255,17 @@ impl<'b, 'a> Dumper<'b, 'a> {
             if let Some(n) = self.names.enum_suffix(id, i) {
                 let _ = write!(self.out, "___{n}");
             }
-            if v.signed {
-                let _ = writeln!(self.out, " = {},", v.bits as i64);
-            } else if v.bits > i64::MAX as u64 {
-                let _ = writeln!(self.out, " = {}ULL,", v.bits);
+            self.out.push_str(" = ");
+            if v.signed && (v.bits as i64) < 0 {
+                self.out.push('-');
+                push_num(&mut self.out, (v.bits as i64).unsigned_abs());
             } else {
-                let _ = writeln!(self.out, " = {},", v.bits);
+                push_num(&mut self.out, v.bits);
+                if v.bits > i64::MAX as u64 {
+                    self.out.push_str("ULL");
+                }
             }
+            self.out.push_str(",\n");
         }
         self.indent(lvl);
         self.out.push('}');
@@ -261,5 +275,22 @@ impl<'b, 'a> Dumper<'b, 'a> {
             8 => self.out.push_str(" __attribute__((mode(DI)))"),
             _ => {}
         }
+    }
+}
+
+/// Appends a decimal number without going through `fmt` (hot on vmlinux-sized output).
+pub(super) fn push_num(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
     }
 }

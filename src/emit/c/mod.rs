@@ -72,13 +72,15 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         orderer.order(id, false, 0)?;
     }
     let queue = std::mem::take(&mut orderer.queue);
+    let names = Names::decide(btf);
     let mut d = Dumper {
         btf,
-        names: Names::decide(btf),
+        names,
         planner: Planner::new(btf),
         state: vec![0; btf.type_count() as usize],
         fwd_emitted: vec![false; btf.type_count() as usize],
         out: String::with_capacity(4096),
+        chain: Vec::new(),
     };
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
@@ -118,6 +120,8 @@ pub(super) struct Dumper<'b, 'a> {
     state: Vec<u8>,
     fwd_emitted: Vec<bool>,
     out: String,
+    /// Scratch for declarator chains, reused across members.
+    chain: Vec<decl::Link<'b>>,
 }
 
 /// Deeper than this is hostile input that `order` already rejected; a second guard.
@@ -133,7 +137,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         }
         let Some(t) = self.btf.ty(id) else { return };
         let top = cont.is_none();
-        let named = !t.name().is_empty();
+        let named = t.is_named();
         let d = depth + 1;
         if self.state[idx] == EMITTING {
             if self.fwd_emitted[idx] {
@@ -184,7 +188,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                 self.state[idx] = EMITTING;
                 if top || !named {
                     let inner = if named { Some(id) } else { cont };
-                    for m in t.members() {
+                    for m in t.member_layout() {
                         self.emit_type(m.type_id, inner, d);
                     }
                 } else if !self.fwd_emitted[idx] && Some(id) != cont {
@@ -201,8 +205,8 @@ impl<'b, 'a> Dumper<'b, 'a> {
             }
             Kind::FuncProto => {
                 self.emit_type(t.type_id(), cont, d);
-                for p in t.params() {
-                    self.emit_type(p.type_id, cont, d);
+                for p in t.param_types() {
+                    self.emit_type(p, cont, d);
                 }
             }
             _ => {}
@@ -245,7 +249,8 @@ impl<'b, 'a> Dumper<'b, 'a> {
         if let Some(t) = self.btf.ty(id) {
             s.push_str(t.name());
             if let Some(n) = self.names.suffix(id) {
-                let _ = write!(s, "___{n}");
+                s.push_str("___");
+                decl::push_num(s, u64::from(n));
             }
         }
     }

@@ -42,8 +42,8 @@ impl<'b, 'a> Orderer<'b, 'a> {
                         mark(a.index);
                     }
                 }
-                Kind::Struct | Kind::Union => t.members().for_each(|m| mark(m.type_id)),
-                Kind::FuncProto => t.params().for_each(|p| mark(p.type_id)),
+                Kind::Struct | Kind::Union => t.member_layout().for_each(|m| mark(m.type_id)),
+                Kind::FuncProto => t.param_types().for_each(&mut mark),
                 Kind::Datasec => t.datasec_vars().for_each(|v| mark(v.type_id)),
                 _ => {}
             }
@@ -69,7 +69,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
         let Some(t) = self.btf.ty(id) else {
             return Ok(false);
         };
-        let named = !t.name().is_empty();
+        let named = t.is_named();
         if self.state[idx] == ORDERING {
             if matches!(t.kind(), Kind::Struct | Kind::Union) && through_ptr && named {
                 return Ok(false);
@@ -96,7 +96,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
                     return Ok(false);
                 }
                 self.state[idx] = ORDERING;
-                for m in t.members() {
+                for m in t.member_layout() {
                     self.order(m.type_id, false, d)?;
                 }
                 if named {
@@ -126,8 +126,8 @@ impl<'b, 'a> Orderer<'b, 'a> {
             }
             Kind::FuncProto => {
                 let mut strong = self.order(t.type_id(), through_ptr, d)?;
-                for p in t.params() {
-                    strong |= self.order(p.type_id, through_ptr, d)?;
+                for p in t.param_types() {
+                    strong |= self.order(p, through_ptr, d)?;
                 }
                 Ok(strong)
             }

@@ -3,6 +3,8 @@
 //! BPF and x86-64 psABI rules) lays out exactly the text we will emit. Padding comes from
 //! BTF offsets; the simulation only tells us what the compiler would do on its own.
 
+use std::rc::Rc;
+
 use crate::btf::{Btf, Kind};
 
 /// One explicit padding member: an unnamed bitfield of a given type and width.
@@ -27,7 +29,7 @@ pub(super) struct Plan {
 /// Fills `[cur, to)` (bits) with unnamed bitfields, each placed where the compiler keeps it:
 /// first up to the next byte, then the widest naturally aligned unit that fits.
 fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
-    if cur % 8 != 0 && cur < to {
+    if !cur.is_multiple_of(8) && cur < to {
         let k = (8 - cur % 8).min(to - cur);
         out.push(Pad {
             ty: "char",
@@ -39,7 +41,7 @@ fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
         let left = to - cur;
         let (ty, w) = [("long", 64), ("int", 32), ("short", 16), ("char", 8)]
             .into_iter()
-            .find(|&(_, w)| cur % w == 0 && left >= w)
+            .find(|&(_, w)| cur.is_multiple_of(w) && left >= w)
             .unwrap_or(("char", left.min(8)));
         out.push(Pad { ty, bits: w as u32 });
         cur += w;
@@ -54,6 +56,8 @@ fn align_up(v: u64, a: u64) -> u64 {
 pub(super) struct Planner<'b, 'a> {
     btf: &'b Btf<'a>,
     align: Vec<u8>,
+    /// Plans by type id: a parent's alignment query and the record's own emission share one.
+    plans: Vec<Option<Rc<Plan>>>,
 }
 
 /// Deeper by-value nesting than this is hostile input; treat such records as packed.
@@ -61,9 +65,11 @@ const MAX_DEPTH: u32 = 256;
 
 impl<'b, 'a> Planner<'b, 'a> {
     pub(super) fn new(btf: &'b Btf<'a>) -> Self {
+        let n = btf.type_count() as usize;
         Planner {
             btf,
-            align: vec![0; btf.type_count() as usize],
+            align: vec![0; n],
+            plans: vec![None; n],
         }
     }
 
@@ -98,7 +104,18 @@ impl<'b, 'a> Planner<'b, 'a> {
     }
 
     /// Plans a STRUCT or UNION: the natural layout if it matches BTF, else a packed one.
-    pub(super) fn plan(&mut self, id: u32, depth: u32) -> Plan {
+    pub(super) fn plan(&mut self, id: u32, depth: u32) -> Rc<Plan> {
+        if let Some(Some(p)) = self.plans.get(id as usize) {
+            return Rc::clone(p);
+        }
+        let p = Rc::new(self.compute(id, depth));
+        if let Some(slot) = self.plans.get_mut(id as usize) {
+            *slot = Some(Rc::clone(&p));
+        }
+        p
+    }
+
+    fn compute(&mut self, id: u32, depth: u32) -> Plan {
         let Some(t) = self.btf.ty(id) else {
             return Plan {
                 align: 1,
@@ -127,7 +144,7 @@ impl<'b, 'a> Planner<'b, 'a> {
         };
         let mut cur = 0u64;
         let mut pads = Vec::new();
-        for (i, m) in t.members().enumerate() {
+        for (i, m) in t.member_layout().enumerate() {
             let target = u64::from(m.bit_offset);
             if target < cur {
                 return None;
@@ -187,7 +204,7 @@ impl<'b, 'a> Planner<'b, 'a> {
         let size = u64::from(t.size());
         let mut align = 1u32;
         let mut max = 0u64;
-        for m in t.members() {
+        for m in t.member_layout() {
             align = align.max(self.align_of(m.type_id, depth));
             let bits = if m.bitfield_size > 0 {
                 u64::from(m.bitfield_size)
