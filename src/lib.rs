@@ -6,5 +6,6 @@
 pub mod btf;
 pub mod emit;
 pub mod fsutil;
+pub mod layout;
 pub mod object;
 pub mod skeleton;

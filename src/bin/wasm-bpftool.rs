@@ -104,7 +104,7 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
     let out = match (format, opts.wasm) {
         ("raw", _) => emit::raw::dump(&btf),
         ("c", false) => emit::c::dump(&btf, &opts.types).with_context(|| file.to_string())?,
-        ("c", true) => bail!("format c -j is not implemented yet"),
+        ("c", true) => wasm_header(&btf, file, &opts.types)?,
         (f, _) => bail!("unknown format '{f}', expected raw or c"),
     };
     use std::io::Write;
@@ -113,6 +113,30 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
+}
+
+/// `format c -j`: the Wasm layout header, guarded by a macro named after the input file.
+fn wasm_header(btf: &Btf<'_>, file: &str, types: &[String]) -> Result<String> {
+    let selection = match types {
+        [] => ecc::layout::Selection::All,
+        t => ecc::layout::Selection::Types(t),
+    };
+    let stem = std::path::Path::new(file)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let guard: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let guard = format!("__{}_WASM_H__", guard.trim_end_matches("_O"));
+    emit::wasm::header_for(btf, selection, &guard).with_context(|| file.to_string())
 }
 
 /// BTF from an ELF object's `.BTF` section or a raw blob; errors carry the byte offset.

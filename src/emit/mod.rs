@@ -6,3 +6,4 @@ pub mod cstr;
 pub mod raw;
 pub mod skeleton;
 pub mod skeleton_wasm;
+pub mod wasm;
