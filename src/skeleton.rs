@@ -3,6 +3,8 @@
 //! named the way libbpf names them), programs, and the mmapable data sections with their
 //! variables at the offsets fixed up from the ELF symbol table.
 
+use crate::btf::Btf;
+use crate::layout::{self, Layout, Synthetic};
 use crate::object::{DataKind, Object};
 
 /// Why no skeleton can be generated for an object.
@@ -59,7 +61,8 @@ pub struct Skeleton {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Map {
-    /// The name libbpf gives the map, which `bpf_object__open_skeleton` looks up.
+    /// The name `bpf_object__open_skeleton` looks the map up by: the map name libbpf gives
+    /// it, or for a custom section (`.data.foo`), the full section name.
     pub name: String,
     /// The member name in `struct { ... } maps`.
     pub ident: String,
@@ -81,6 +84,8 @@ pub struct Datasec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Var {
     pub name: String,
+    /// The VAR record.
+    pub var_id: u32,
     /// The BTF type of the variable (not the VAR record).
     pub type_id: u32,
     pub offset: u64,
@@ -123,8 +128,7 @@ fn is_ident(s: &str) -> bool {
 /// Custom sections (`.data.foo`, with a second dot) get no prefix.
 pub fn internal_map_name(obj_name: &str, section: &str) -> String {
     let sfx_len = section.len().clamp(7, MAP_NAME_MAX);
-    let custom = section.get(1..).is_some_and(|rest| rest.contains('.'));
-    let pfx_len = if custom {
+    let pfx_len = if is_custom_section(section) {
         0
     } else {
         (MAP_NAME_MAX - sfx_len).min(obj_name.len())
@@ -143,6 +147,11 @@ pub fn internal_map_name(obj_name: &str, section: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `.data.foo`, `.rodata.str1.1`: a second dot makes a custom section.
+fn is_custom_section(section: &str) -> bool {
+    section.get(1..).is_some_and(|rest| rest.contains('.'))
 }
 
 /// bpftool's member name for an internal map: the map name from its standard section
@@ -173,7 +182,13 @@ impl Skeleton {
             .collect();
         let mut datasecs = Vec::new();
         for ds in &obj.datasecs {
-            let map_name = internal_map_name(name, &ds.name);
+            // libbpf finds a map named with a leading dot by its full section name; the
+            // truncated kernel name of a long custom section would not be found.
+            let map_name = if is_custom_section(&ds.name) {
+                ds.name.clone()
+            } else {
+                internal_map_name(name, &ds.name)
+            };
             let ident = internal_map_ident(&map_name);
             let mut vars = Vec::new();
             let mut prev_end = 0u64;
@@ -206,6 +221,7 @@ impl Skeleton {
                 prev_end = offset + size;
                 vars.push(Var {
                     name: sanitize(&v.name),
+                    var_id: v.var_id,
                     type_id: v.type_id,
                     offset,
                     size,
@@ -237,6 +253,24 @@ impl Skeleton {
             rodata_offset: offset_of(".rodata"),
             bss_offset: offset_of(".bss"),
         })
+    }
+
+    /// The Wasm layout of the data sections, as structs named `<obj>__<ident>` padded to
+    /// the section size, after every type they use.
+    pub fn wasm_layout<'a>(&self, btf: &'a Btf<'_>) -> Result<Layout<'a>, layout::Error> {
+        let records: Vec<Synthetic> = self
+            .mmaped()
+            .map(|(_, ds)| Synthetic {
+                name: format!("{}__{}", self.name, ds.ident),
+                size: u32::try_from(ds.size).unwrap_or(u32::MAX),
+                vars: ds
+                    .vars
+                    .iter()
+                    .map(|v| (v.var_id, u32::try_from(v.offset).unwrap_or(u32::MAX)))
+                    .collect(),
+            })
+            .collect();
+        Layout::build_synthetic(btf, &records)
     }
 
     /// The internal maps with their data sections, in map order.

@@ -437,3 +437,87 @@ fn snapshot_globals_without_elf_bytes() {
         insta::assert_snapshot!("skeleton_native_globals", redacted);
     });
 }
+
+/// Every kind of data section, named and found by real libbpf: the skeleton opens (libbpf
+/// finds each map by the name the skeleton gives), every section is mmaped with its
+/// initial values, and with root, values written and counted in the kernel read back.
+#[test]
+fn every_section_kind_opens_with_libbpf_like_bpftool_s() {
+    let test = "every_section_kind_opens_with_libbpf_like_bpftool_s";
+    let dir = tempfile::tempdir().unwrap();
+    let obj = build_sections_object(dir.path());
+    let obj_s = obj.to_str().unwrap();
+    let ours_text = ours(&["gen", "skeleton", obj_s]);
+    let theirs_text =
+        String::from_utf8(run_ok(Command::new("bpftool").args(["gen", "skeleton", obj_s])).stdout)
+            .unwrap();
+    assert_eq!(normalize(&ours_text), normalize(&theirs_text));
+    assert!(ours_text.contains("s->maps[6].name = \"sections.bss\";"));
+    assert!(ours_text.contains("s->maps[3].name = \".data.a_rather_long_custom_name\";"));
+    assert!(
+        !ours_text.contains("static_hidden"),
+        "static globals are not exposed"
+    );
+
+    let kernel = kernel_or_skip(test);
+    let mut outputs = Vec::new();
+    for (who, text) in [("ours", &ours_text), ("bpftool", &theirs_text)] {
+        let inc = dir.path().join(who);
+        std::fs::create_dir_all(&inc).unwrap();
+        std::fs::write(inc.join("sections_bpf.skel.h"), text).unwrap();
+        let exe = inc.join("sections_user");
+        compile(
+            "clang",
+            "c",
+            &testdata("skeleton/sections_user.c"),
+            &inc,
+            &exe,
+        );
+        let mut cmd = Command::new(&exe);
+        if kernel {
+            cmd.arg("--load");
+        }
+        let out = cmd.output().unwrap();
+        if kernel && skip_if_eperm(test, &out) {
+            return;
+        }
+        assert!(
+            out.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(String::from_utf8(out.stdout).unwrap());
+    }
+    let out = &outputs[0];
+    let line = |p: &str| {
+        out.lines()
+            .find(|l| l.starts_with(p))
+            .unwrap_or_else(|| panic!("no '{p}' line in {out}"))
+            .to_string()
+    };
+    assert_eq!(
+        line("maps"),
+        "maps counts sections.rodata sections.data .data.a_rather_long_custom_name \
+         .rodata.cfg .rodata.str1.1 sections.bss"
+    );
+    assert_eq!(line("mmaped"), "mmaped 1");
+    assert_eq!(line("initial"), "initial 3 1 9 abc 0");
+    if kernel {
+        let after: Vec<u64> = line("after")
+            .split_whitespace()
+            .skip(1)
+            .map(|w| w.parse().unwrap())
+            .collect();
+        assert_eq!(after[0], 7, ".rodata keeps the value set before load");
+        assert!(after[1] >= 1, ".bss counter counted the exec");
+        assert!(after[2] >= 1 + 5 + 9, ".data counter was updated");
+    }
+    // bpftool's skeleton behaves the same, apart from counts of other processes' execs.
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("after"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&outputs[0]), strip(&outputs[1]));
+}

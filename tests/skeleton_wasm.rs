@@ -16,9 +16,6 @@ use std::process::Command;
 use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
 use skel_util::*;
 
-/// Objects whose `-j` skeleton needs no type definitions from the layout engine.
-const PLAIN: &[&str] = &["bootstrap", "maps", "hist", "perf"];
-
 fn wasm_skeleton(obj: &str) -> String {
     ours(&[
         "-j",
@@ -69,26 +66,10 @@ fn assignment(skel: &str, field: &str) -> Option<u64> {
 
 #[test]
 fn section_offsets_are_the_elf_file_offsets() {
-    for name in PLAIN.iter().chain(["globals", "types"].iter()) {
+    for name in OBJECTS {
         let obj = format!("{name}.bpf.o");
         let bytes = std::fs::read(testdata(&obj)).unwrap();
-        let Ok(out) = Command::new(BIN)
-            .args(["-j", "gen", "skeleton"])
-            .arg(testdata(&obj))
-            .output()
-        else {
-            panic!("cannot run {BIN}")
-        };
-        if !out.status.success() {
-            // Objects that need the layout engine are covered once it is merged.
-            assert!(
-                !PLAIN.contains(name),
-                "{obj}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            continue;
-        }
-        let skel = String::from_utf8(out.stdout).unwrap();
+        let skel = wasm_skeleton(&obj);
         for (section, field) in [(".rodata", "rodata_offset"), (".bss", "bss_offset")] {
             let facts = elf_facts(&bytes, section);
             assert_eq!(
@@ -149,6 +130,74 @@ fn bootstrap_guest_compiles_for_wasm32() {
     }
 }
 
+/// A guest that uses every map, program, data section and variable of `skel`.
+fn guest_code(skel: &ecc::skeleton::Skeleton) -> String {
+    let n = &skel.name;
+    let mut c = format!(
+        "#include <string.h>\n#include \"{n}.skel.h\"\n\nint main(void)\n{{\n\
+         \tstruct {n} *s = {n}__open();\n\tint fds = 0;\n\n\tif (!s)\n\t\treturn 1;\n"
+    );
+    for (_, ds) in skel.mmaped() {
+        for v in &ds.vars {
+            let _ = writeln!(
+                c,
+                "\tmemset((void *)&s->{id}->{var}, 0, sizeof(s->{id}->{var}));",
+                id = ds.ident,
+                var = v.name
+            );
+        }
+    }
+    let _ = writeln!(c, "\tif ({n}__load(s) || {n}__attach(s))\n\t\treturn 1;");
+    for m in &skel.maps {
+        let _ = writeln!(c, "\tfds += bpf_map__fd(s->maps.{});", m.ident);
+    }
+    for p in &skel.progs {
+        let _ = writeln!(c, "\t(void)s->progs.{p};");
+    }
+    let _ = write!(
+        c,
+        "\t{n}__detach(s);\n\t{n}__destroy(s);\n\treturn fds < 0;\n}}\n"
+    );
+    c
+}
+
+#[test]
+fn every_skeleton_compiles_for_wasm32_as_c_and_cxx_with_a_guest() {
+    let built = tempfile::tempdir().unwrap();
+    let sections = build_sections_object(built.path());
+    let objects = OBJECTS
+        .iter()
+        .map(|n| (n.to_string(), testdata(&format!("{n}.bpf.o"))))
+        .chain([("sections".to_string(), sections)]);
+    for (name, path) in objects {
+        let bytes = std::fs::read(&path).unwrap();
+        let parsed = ecc::object::Object::parse(&bytes).unwrap();
+        let skel = ecc::skeleton::Skeleton::new(&parsed, &format!("{name}_bpf")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let text = ours(&["-j", "gen", "skeleton", path.to_str().unwrap()]);
+        std::fs::write(dir.path().join(format!("{name}_bpf.skel.h")), text).unwrap();
+        let src = dir.path().join("guest.c");
+        std::fs::write(&src, guest_code(&skel)).unwrap();
+        wasm_compile(&src, dir.path(), &dir.path().join("guest.wasm"));
+        run_ok(
+            Command::new("clang++")
+                .args([
+                    "--target=wasm32-wasi",
+                    "-fsyntax-only",
+                    "-x",
+                    "c++",
+                    "-Wall",
+                    "-Werror",
+                ])
+                .arg("-I")
+                .arg(testdata("wasm"))
+                .arg("-I")
+                .arg(dir.path())
+                .arg(&src),
+        );
+    }
+}
+
 /// A program that fills every `.rodata` variable through `skel->rodata` with its own byte
 /// value (1, 2, ...), then writes the patched ELF to argv[1] and prints rodata_offset.
 fn patch_harness(obj_name: &str, vars: &[String]) -> String {
@@ -193,7 +242,7 @@ fn build_native(dir: &Path, src: &Path, exe: &Path) {
 
 #[test]
 fn rodata_writes_land_on_the_variables_in_the_embedded_elf() {
-    for name in PLAIN {
+    for name in OBJECTS {
         let obj = format!("{name}.bpf.o");
         let bytes = std::fs::read(testdata(&obj)).unwrap();
         let Some(facts) = elf_facts(&bytes, ".rodata") else {
@@ -284,12 +333,14 @@ fn snapshot_perf_wasm_skeleton_in_full() {
 }
 
 #[test]
-fn snapshot_bootstrap_wasm_skeleton_without_elf_bytes() {
-    let skel = wasm_skeleton("bootstrap.bpf.o");
-    let start = skel.find("static unsigned char data[] = \"").unwrap();
-    let end = start + skel[start..].find("\";\n").unwrap();
-    let redacted = format!("{}<ELF bytes>{}", &skel[..start], &skel[end..]);
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!("skeleton_wasm_bootstrap", redacted);
-    });
+fn snapshot_wasm_skeletons_without_elf_bytes() {
+    for name in ["bootstrap", "globals"] {
+        let skel = wasm_skeleton(&format!("{name}.bpf.o"));
+        let start = skel.find("static unsigned char data[] = \"").unwrap();
+        let end = start + skel[start..].find("\";\n").unwrap();
+        let redacted = format!("{}<ELF bytes>{}", &skel[..start], &skel[end..]);
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("skeleton_wasm_{name}"), redacted);
+        });
+    }
 }

@@ -163,14 +163,10 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
     let obj = ecc::object::Object::parse(&data).with_context(|| file.to_string())?;
     let skel = ecc::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
     let out = if opts.wasm {
-        let types = emit::skeleton_wasm::referenced_types(&skel, &obj.btf);
-        if !types.is_empty() {
-            bail!(
-                "{file}: gen skeleton -j needs the Wasm layout engine for {}",
-                types.join(", ")
-            );
-        }
-        emit::skeleton_wasm::wasm(&skel, &obj.btf, "", &data).with_context(|| file.to_string())?
+        let layout = skel
+            .wasm_layout(&obj.btf)
+            .with_context(|| file.to_string())?;
+        emit::skeleton_wasm::wasm(&skel, &layout, &data)
     } else {
         emit::skeleton::native(&skel, &obj.btf, &data)
     };

@@ -183,10 +183,21 @@ fn write_base(btf: &Btf<'_>, id: u32, opts: Opts, depth: u32, out: &mut String) 
             out.push_str("enum {\n");
             for v in t.enum_values() {
                 push_tabs(out, opts.indent + 1);
-                if v.signed {
-                    let _ = writeln!(out, "{} = {},", v.name, v.bits as i64);
+                // Plain numbers as bpftool writes them; a suffix only past 32 bits.
+                let wide = if v.signed {
+                    i32::try_from(v.bits as i64).is_err()
                 } else {
-                    let _ = writeln!(out, "{} = {}ULL,", v.name, v.bits);
+                    v.bits > u64::from(u32::MAX)
+                };
+                let sfx = match (wide, v.signed) {
+                    (false, _) => "",
+                    (true, true) => "LL",
+                    (true, false) => "ULL",
+                };
+                if v.signed {
+                    let _ = writeln!(out, "{} = {}{sfx},", v.name, v.bits as i64);
+                } else {
+                    let _ = writeln!(out, "{} = {}{sfx},", v.name, v.bits);
                 }
             }
             push_tabs(out, opts.indent);

@@ -12,28 +12,28 @@ const LINE: usize = 78;
 /// quote.
 pub fn push_escaped(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf: Vec<u8> = Vec::with_capacity(bytes.len() * 4 + bytes.len() / 16);
+    // All 256 escapes back to back, 4 chars each ("\0" padded to 4 is never sliced past 2).
+    let mut table = [0u8; 1024];
+    for (b, e) in table.chunks_exact_mut(4).enumerate() {
+        e.copy_from_slice(&[b'\\', b'x', HEX[b >> 4], HEX[b & 15]]);
+    }
+    table[1] = b'0';
+    let Ok(table) = std::str::from_utf8(&table) else {
+        return;
+    };
+    // 4 chars a byte at most, plus a 2-char line break per 19 bytes or more.
+    out.reserve(bytes.len() * 4 + bytes.len() / 8 + 2);
     let mut len = 0;
     for &b in bytes {
         let w = if b == 0 { 2 } else { 4 };
         len += w;
         if len > LINE {
-            buf.extend_from_slice(b"\\\n");
+            out.push_str("\\\n");
             len = w;
         }
-        if b == 0 {
-            buf.extend_from_slice(b"\\0");
-        } else {
-            buf.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]);
-        }
+        let at = usize::from(b) * 4;
+        out.push_str(&table[at..at + w]);
     }
-    // Only ASCII was written.
-    out.push_str(&String::from_utf8_lossy(&buf));
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::skeleton::{Datasec, Skeleton};
 
 /// The generated header for `skel`, embedding `elf` (the object's bytes).
 pub fn native(skel: &Skeleton, btf: &Btf<'_>, elf: &[u8]) -> String {
-    let mut o = String::with_capacity(elf.len() * 4 + 8192);
+    let mut o = String::with_capacity(elf.len() * 4 + elf.len() / 8 + 16384);
     let n = skel.name.as_str();
     let guard = format!("__{}_SKEL_H__", n.to_ascii_uppercase());
     let _ = write!(

@@ -6,75 +6,22 @@
 //! - `s->rodata_offset`/`s->bss_offset` are the sections' ELF file offsets: the guest points
 //!   the `.rodata` map's `mmaped` into the embedded ELF, so writes before load patch it;
 //! - the embedded ELF is a writable array, since the guest writes into it;
-//! - the data-section structs are packed, with every hole padded explicitly and pointers
-//!   and `long` spelled as 64-bit integers, so that they have the BPF layout on wasm32; the
-//!   struct, union and enum types they use are defined before them (`types`).
+//! - the data-section structs come from the Wasm layout engine, like every struct, union,
+//!   enum and typedef they use: packed, every hole padded explicitly, pointers and `long`
+//!   as 64-bit integers, so that they have the BPF layout on wasm32, with size and offset
+//!   asserts for every struct and member.
 
 use std::fmt::Write;
 
-use crate::btf::{Btf, Kind};
-use crate::emit::cstr;
 use crate::emit::skeleton::{lifecycle, push_array_alloc, push_map_skeletons};
-use crate::skeleton::{Datasec, Skeleton};
+use crate::emit::{cstr, wasm};
+use crate::layout::Layout;
+use crate::skeleton::Skeleton;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    #[error("variable '{var}' in {section}: {msg}")]
-    Unsupported {
-        section: String,
-        var: String,
-        msg: String,
-    },
-}
-
-/// The named types the data sections use by value, as layout selections (`struct foo`,
-/// `union bar`, `enum baz`, or a typedef name for a typedef of an anonymous struct/union),
-/// in first-use order without duplicates. Pointers need nothing: they become integers.
-pub fn referenced_types(skel: &Skeleton, btf: &Btf<'_>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (_, ds) in skel.mmaped() {
-        for v in &ds.vars {
-            if let Some(sel) = selection_for(btf, v.type_id) {
-                if !out.contains(&sel) {
-                    out.push(sel);
-                }
-            }
-        }
-    }
-    out
-}
-
-fn selection_for(btf: &Btf<'_>, mut id: u32) -> Option<String> {
-    for _ in 0..=btf.type_count() {
-        let t = btf.ty(id)?;
-        match t.kind() {
-            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => id = t.type_id(),
-            Kind::Array => id = t.array()?.elem,
-            Kind::Typedef => {
-                let under = btf.skip_mods_and_typedefs(t.type_id())?;
-                if matches!(under.kind(), Kind::Struct | Kind::Union) && under.name().is_empty() {
-                    return Some(t.name().to_string());
-                }
-                id = t.type_id();
-            }
-            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if !t.name().is_empty() => {
-                let kw = match t.kind() {
-                    Kind::Struct => "struct",
-                    Kind::Union => "union",
-                    _ => "enum",
-                };
-                return Some(format!("{kw} {}", t.name()));
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// The guest skeleton. `types` holds the definitions of `referenced_types` (from the layout
-/// engine); `elf` is the object's bytes.
-pub fn wasm(skel: &Skeleton, btf: &Btf<'_>, types: &str, elf: &[u8]) -> Result<String, Error> {
-    let mut o = String::with_capacity(elf.len() * 4 + 8192);
+/// The guest skeleton. `layout` is `Skeleton::wasm_layout`: the data-section structs and
+/// every type they use; `elf` is the object's bytes.
+pub fn wasm(skel: &Skeleton, layout: &Layout<'_>, elf: &[u8]) -> String {
+    let mut o = String::with_capacity(elf.len() * 4 + elf.len() / 8 + 16384);
     let n = skel.name.as_str();
     let guard = format!("__{}_SKEL_H__", n.to_ascii_uppercase());
     let _ = write!(
@@ -96,10 +43,25 @@ pub fn wasm(skel: &Skeleton, btf: &Btf<'_>, types: &str, elf: &[u8]) -> Result<S
 
 "
     );
-    o.push_str(types);
+    o.push_str(&wasm::header(
+        layout,
+        &format!("__{}_SKEL_TYPES__", n.to_ascii_uppercase()),
+    ));
+    o.push('\n');
+    // The layout asserts offsets; these pin each variable's size to the BPF one too.
     for (_, ds) in skel.mmaped() {
-        datasec_struct(&mut o, n, ds, btf)?;
+        for v in &ds.vars {
+            let _ = writeln!(
+                o,
+                "_Static_assert(sizeof(((struct {n}__{id} *)0)->{var}) == {size}, \
+                 \"unexpected size of '{var}'\");",
+                id = ds.ident,
+                var = v.name,
+                size = v.size
+            );
+        }
     }
+    o.push('\n');
     let _ = write!(
         o,
         "struct {n} {{
@@ -138,167 +100,7 @@ pub fn wasm(skel: &Skeleton, btf: &Btf<'_>, types: &str, elf: &[u8]) -> Result<S
 #endif /* {guard} */
 "
     );
-    Ok(o)
-}
-
-/// `struct <obj>__<ident>`: packed, a pad before every variable that does not directly
-/// follow the previous one, and asserts for every variable and the whole.
-fn datasec_struct(o: &mut String, obj: &str, ds: &Datasec, btf: &Btf<'_>) -> Result<(), Error> {
-    let tag = format!("struct {obj}__{}", ds.ident);
-    let _ = writeln!(o, "{tag} {{");
-    let (mut off, mut pads) = (0u64, 0);
-    for v in &ds.vars {
-        if v.offset > off {
-            let _ = writeln!(o, "\tchar __pad{pads}[{}];", v.offset - off);
-            pads += 1;
-        }
-        let decl = field_decl(btf, v.type_id, &v.name).map_err(|msg| Error::Unsupported {
-            section: ds.section.clone(),
-            var: v.name.clone(),
-            msg,
-        })?;
-        let _ = writeln!(o, "\t{decl};");
-        off = v.offset + v.size;
-    }
-    let _ = writeln!(o, "}} __attribute__((packed));");
-    let _ = writeln!(
-        o,
-        "_Static_assert(sizeof({tag}) == {off}, \"unexpected size of '{tag}'\");"
-    );
-    for v in &ds.vars {
-        let (name, size, at) = (&v.name, v.size, v.offset);
-        let _ = writeln!(
-            o,
-            "_Static_assert(sizeof((({tag} *)0)->{name}) == {size}, \"unexpected size of '{name}'\");\n\
-             _Static_assert(__builtin_offsetof({tag}, {name}) == {at}, \"unexpected offset of '{name}'\");"
-        );
-    }
-    o.push('\n');
-    Ok(())
-}
-
-/// C integer names whose size is the same on wasm32 and BPF.
-const SAME_SIZE_INTS: &[(&str, u32)] = &[
-    ("char", 1),
-    ("signed char", 1),
-    ("unsigned char", 1),
-    ("_Bool", 1),
-    ("short", 2),
-    ("short int", 2),
-    ("unsigned short", 2),
-    ("short unsigned int", 2),
-    ("int", 4),
-    ("unsigned int", 4),
-    ("long long", 8),
-    ("long long int", 8),
-    ("unsigned long long", 8),
-    ("long long unsigned int", 8),
-];
-
-/// `<wasm32 type> <name>[dims]` for a data-section variable of BTF type `id`.
-fn field_decl(btf: &Btf<'_>, mut id: u32, name: &str) -> Result<String, String> {
-    let mut dims = String::new();
-    for _ in 0..=btf.type_count() {
-        let t = btf
-            .ty(id)
-            .ok_or_else(|| format!("type [{id}] does not exist"))?;
-        let base = match t.kind() {
-            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                id = t.type_id();
-                continue;
-            }
-            Kind::Array => {
-                let a = t.array().unwrap_or_default();
-                let _ = write!(dims, "[{}]", a.nelems);
-                id = a.elem;
-                continue;
-            }
-            Kind::Typedef => {
-                let under = btf.skip_mods_and_typedefs(t.type_id());
-                if under.is_some_and(|u| {
-                    matches!(u.kind(), Kind::Struct | Kind::Union) && u.name().is_empty()
-                }) {
-                    t.name().to_string()
-                } else {
-                    id = t.type_id();
-                    continue;
-                }
-            }
-            Kind::Ptr => "uint64_t /* pointer */".to_string(),
-            Kind::Int => int_name(t.name(), t.size(), t.int().unwrap_or_default()),
-            Kind::Enum | Kind::Enum64 => {
-                let int = fixed_int(t.size(), t.kind_flag());
-                match t.name() {
-                    "" => format!("{int} /* enum */"),
-                    e => format!("{int} /* enum {e} */"),
-                }
-            }
-            Kind::Float => match t.size() {
-                4 => "float".to_string(),
-                8 => "double".to_string(),
-                n => {
-                    let _ = write!(dims, "[{n}]");
-                    "unsigned char".to_string()
-                }
-            },
-            Kind::Struct | Kind::Union if !t.name().is_empty() => {
-                let kw = if t.kind() == Kind::Union {
-                    "union"
-                } else {
-                    "struct"
-                };
-                format!("{kw} {}", t.name())
-            }
-            Kind::Struct | Kind::Union => {
-                return Err(
-                    "a variable of an anonymous struct or union type is not supported; \
-                            give the type a name"
-                        .into(),
-                )
-            }
-            k => {
-                return Err(format!(
-                    "a variable of BTF kind {} has no layout",
-                    k.raw_name()
-                ))
-            }
-        };
-        return Ok(format!("{base} {name}{dims}"));
-    }
-    Err("type chain too long".into())
-}
-
-fn int_name(name: &str, size: u32, info: crate::btf::IntInfo) -> String {
-    if info.is_bool() && size == 1 {
-        return "_Bool".into();
-    }
-    if SAME_SIZE_INTS.contains(&(name, size)) {
-        return name.into();
-    }
-    if size == 16 {
-        return if info.is_signed() {
-            "__int128"
-        } else {
-            "unsigned __int128"
-        }
-        .into();
-    }
-    fixed_int(size, info.is_signed())
-}
-
-fn fixed_int(size: u32, signed: bool) -> String {
-    let u = if signed { "" } else { "u" };
-    match size {
-        1 | 2 | 4 | 8 => format!("{u}int{}_t", size * 8),
-        16 => if signed {
-            "__int128"
-        } else {
-            "unsigned __int128"
-        }
-        .into(),
-        // Not a C integer width; BTF validation keeps sizes sane, bytes keep the layout.
-        n => format!("struct {{ unsigned char __b[{n}]; }} __attribute__((packed))"),
-    }
+    o
 }
 
 fn create_skeleton(o: &mut String, skel: &Skeleton) {

@@ -146,3 +146,35 @@ pub fn skip_if_eperm(test: &str, out: &Output) -> bool {
     }
     false
 }
+
+/// Compiles testdata/skeleton/sections.bpf.c (not a committed object, so that the shared
+/// testdata and other tests' snapshots stay as they are) with the flags build-testdata.sh
+/// uses.
+pub fn build_sections_object(dir: &Path) -> std::path::PathBuf {
+    let multiarch = Command::new("clang")
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "x86_64-linux-gnu".into());
+    let obj = dir.join("sections.bpf.o");
+    run_ok(
+        Command::new("clang")
+            .args([
+                "-g",
+                "-O2",
+                "-target",
+                "bpf",
+                "-Wall",
+                "-Werror",
+                "-idirafter",
+            ])
+            .arg(format!("/usr/include/{multiarch}"))
+            .arg("-c")
+            .arg(testdata("skeleton/sections.bpf.c"))
+            .arg("-o")
+            .arg(&obj),
+    );
+    obj
+}
