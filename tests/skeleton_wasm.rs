@@ -88,7 +88,11 @@ fn section_offsets_are_the_elf_file_offsets() {
         );
         assert!(skel.contains("#include \"libbpf-wasm.h\""));
         assert_eq!(embedded_elf(&skel), bytes, "{obj}: embedded ELF");
-        assert_eq!(skel, wasm_skeleton(&obj), "{obj}: output is not deterministic");
+        assert_eq!(
+            skel,
+            wasm_skeleton(&obj),
+            "{obj}: output is not deterministic"
+        );
     }
 }
 
