@@ -121,22 +121,12 @@ fn wasm_header(btf: &Btf<'_>, file: &str, types: &[String]) -> Result<String> {
         [] => ecc::layout::Selection::All,
         t => ecc::layout::Selection::Types(t),
     };
-    let stem = std::path::Path::new(file)
+    let name = std::path::Path::new(file)
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let guard: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let guard = format!("__{}_WASM_H__", guard.trim_end_matches("_O"));
-    emit::wasm::header_for(btf, selection, &guard).with_context(|| file.to_string())
+    emit::wasm::header_for(btf, selection, &emit::wasm::guard_for(&name))
+        .with_context(|| file.to_string())
 }
 
 /// BTF from an ELF object's `.BTF` section or a raw blob; errors carry the byte offset.

@@ -313,3 +313,6 @@ pub(crate) fn describe(btf: &Btf<'_>, names: &Names<'_>, id: u32) -> String {
         format!("{kw} {}", names.type_name(id))
     }
 }
+
+#[cfg(test)]
+mod tests;

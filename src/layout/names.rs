@@ -197,8 +197,29 @@ const CXX_KEYWORDS: &[&str] = &[
     "xor_eq",
 ];
 
+/// A 1024-bit filter over (first two bytes, last byte, length) of the C++ keywords: it is
+/// called for every identifier printed, and almost all of them fail it without a compare.
+const fn keyword_hash(b: &[u8]) -> usize {
+    let second = if b.len() > 1 { b[1] } else { 0 };
+    (b[0] as usize * 131 + second as usize * 17 + b[b.len() - 1] as usize * 31 + b.len() * 7) % 1024
+}
+
+const KEYWORD_FILTER: [u64; 16] = {
+    let mut mask = [0u64; 16];
+    let mut i = 0;
+    while i < CXX_KEYWORDS.len() {
+        let h = keyword_hash(CXX_KEYWORDS[i].as_bytes());
+        mask[h / 64] |= 1 << (h % 64);
+        i += 1;
+    }
+    mask
+};
+
 pub fn is_cxx_keyword(name: &str) -> bool {
-    CXX_KEYWORDS.binary_search(&name).is_ok()
+    let b = name.as_bytes();
+    !b.is_empty()
+        && KEYWORD_FILTER[keyword_hash(b) / 64] & (1 << (keyword_hash(b) % 64)) != 0
+        && CXX_KEYWORDS.binary_search(&name).is_ok()
 }
 
 /// The decided names of every type and enumerator of one BTF.
