@@ -8,3 +8,4 @@ pub mod emit;
 pub mod fsutil;
 pub mod layout;
 pub mod object;
+pub mod skeleton;

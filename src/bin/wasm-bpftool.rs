@@ -143,6 +143,27 @@ fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
     btf.map_err(|e| anyhow::anyhow!("{}", e.shifted(shift)))
 }
 
-fn do_gen_skeleton(_opts: &Opts, _rest: &[String]) -> Result<()> {
-    bail!("gen skeleton is not implemented yet")
+fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
+    let (file, name) = match rest {
+        [f] => (f, ecc::skeleton::obj_name_from_path(f)),
+        [f, kw, n] if kw == "name" => (f, n.clone()),
+        _ => bail!("gen skeleton: expected FILE [name NAME]"),
+    };
+    let data = read(file)?;
+    let obj = ecc::object::Object::parse(&data).with_context(|| file.to_string())?;
+    let skel = ecc::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
+    let out = if opts.wasm {
+        let layout = skel
+            .wasm_layout(&obj.btf)
+            .with_context(|| file.to_string())?;
+        emit::skeleton_wasm::wasm(&skel, &layout, &data)
+    } else {
+        emit::skeleton::native(&skel, &obj.btf, &data)
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .context("writing to stdout")?;
+    Ok(())
 }

@@ -161,6 +161,15 @@ pub struct Typedef<'a> {
     pub size: Option<u32>,
 }
 
+/// A struct that BTF does not have: a data section's variables, given as (VAR id, byte
+/// offset) with the offsets from the ELF symbol table, in offset order, padded to `size`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Synthetic {
+    pub name: String,
+    pub size: u32,
+    pub vars: Vec<(u32, u32)>,
+}
+
 type Frame<'a> = (u32, Option<Item<'a>>, Vec<u32>);
 
 /// DFS states per type id.
@@ -172,6 +181,25 @@ impl<'a> Layout<'a> {
     pub fn build(btf: &'a Btf<'_>, selection: Selection<'_>) -> Result<Layout<'a>, Error> {
         let names = Names::decide(btf);
         let roots = roots(btf, &names, selection)?;
+        Self::close(btf, &names, roots)
+    }
+
+    /// Lays out records that BTF does not have (a skeleton's data sections), after every
+    /// type they use by value, which they name with the same decided names.
+    pub fn build_synthetic(btf: &'a Btf<'_>, records: &[Synthetic]) -> Result<Layout<'a>, Error> {
+        let names = Names::decide(btf);
+        let mut deps = Vec::new();
+        let mut recs = Vec::with_capacity(records.len());
+        for r in records {
+            recs.push(record::synthetic(btf, &names, r, &mut deps)?);
+        }
+        let mut layout = Self::close(btf, &names, deps)?;
+        layout.items.extend(recs.into_iter().map(Item::Record));
+        Ok(layout)
+    }
+
+    /// The items for `roots` and everything they use by value, in dependency order.
+    fn close(btf: &'a Btf<'_>, names: &Names<'a>, roots: Vec<u32>) -> Result<Layout<'a>, Error> {
         let mut state = vec![NEW; btf.type_count() as usize];
         let mut items = Vec::new();
         // Iterative DFS (hostile BTF may nest deeply). A frame holds an id, the item built for
@@ -179,7 +207,7 @@ impl<'a> Layout<'a> {
         let mut stack: Vec<Frame<'a>> = Vec::new();
         let open = |id: u32, stack: &mut Vec<Frame<'a>>| {
             let mut deps = Vec::new();
-            let item = record::build_item(btf, &names, id, &mut deps)?;
+            let item = record::build_item(btf, names, id, &mut deps)?;
             deps.reverse();
             stack.push((id, item, deps));
             Ok::<(), Error>(())
@@ -205,7 +233,7 @@ impl<'a> Layout<'a> {
                     }
                     OPEN => {
                         return Err(Error::Layout {
-                            what: describe(btf, &names, dep),
+                            what: describe(btf, names, dep),
                             msg: "contains itself".into(),
                         })
                     }

@@ -7,7 +7,8 @@ use std::borrow::Cow;
 
 use super::names::Names;
 use super::{
-    describe, EnumDef, Error, Field, FieldType, Item, Record, RecordKind, Scalar, Typedef,
+    describe, EnumDef, Error, Field, FieldType, Item, Record, RecordKind, Scalar, Synthetic,
+    Typedef,
 };
 use crate::btf::{Btf, Kind, Member, Ty};
 
@@ -67,6 +68,57 @@ pub(super) fn build_item<'a>(
         }))),
         _ => Ok(None),
     }
+}
+
+/// The record for a data section: each VAR at its given byte offset, holes padded, then
+/// tail padding up to the section size.
+pub(super) fn synthetic<'a>(
+    btf: &'a Btf<'_>,
+    names: &Names<'a>,
+    syn: &Synthetic,
+    deps: &mut Vec<u32>,
+) -> Result<Record<'a>, Error> {
+    let at = |msg: String| Error::Layout {
+        what: format!("struct {}", syn.name),
+        msg,
+    };
+    let mut cx = Cx { btf, names, deps };
+    let mut rb = RecordBuilder {
+        fields: Vec::new(),
+        cursor: 0,
+        kind: RecordKind::Struct,
+    };
+    let total = u64::from(syn.size) * 8;
+    for &(var_id, offset) in &syn.vars {
+        let var = btf
+            .ty(var_id)
+            .filter(|t| t.kind() == Kind::Var)
+            .ok_or_else(|| at(format!("[{var_id}] is not a VAR")))?;
+        let label = |e: String| at(format!("variable '{}': {e}", var.name()));
+        let (ty, size) = cx.field_type(var.type_id(), 1, false).map_err(label)?;
+        let size = size.ok_or_else(|| label("has an incomplete type".into()))?;
+        let end = (u64::from(offset) + size) * 8;
+        if end > total {
+            return Err(label(format!("runs past the section's {} bytes", syn.size)));
+        }
+        rb.pad_to(u64::from(offset) * 8).map_err(label)?;
+        rb.fields.push(Field::Member {
+            name: Some(var.name()),
+            ty,
+            offset,
+            size: size as u32,
+        });
+        rb.advance(end);
+    }
+    rb.pad_to(total).map_err(at)?;
+    let mut rec = Record {
+        name: Some(Cow::Owned(syn.name.clone())),
+        kind: RecordKind::Struct,
+        size: syn.size,
+        fields: rb.fields,
+    };
+    name_pads(&mut rec);
+    Ok(rec)
 }
 
 struct Cx<'x, 'a, 'b> {
