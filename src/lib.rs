@@ -6,5 +6,7 @@
 pub mod btf;
 pub mod emit;
 pub mod fsutil;
+pub mod layout;
 pub mod loader;
 pub mod object;
+pub mod skeleton;
