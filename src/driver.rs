@@ -1,0 +1,442 @@
+//! The `ecc` compile: source (+ event header) -> `<name>.bpf.o`, `<name>.skel.json`,
+//! `package.json` and, on request, `ewasm-skel.h` and a dependency file.
+//!
+//! Everything is computed in memory and written at the end as one group of atomic renames,
+//! so a failed run leaves no output and no temp file behind. The doc-comment parse (libclang)
+//! runs on its own thread while clang compiles, so it adds no wall time.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::compile::{self, Invocation, Toolchain};
+use crate::doc::{self, Docs};
+use crate::export;
+use crate::object::Object;
+use crate::package;
+use crate::strip;
+use crate::vmlinux;
+
+/// What to compile and how; the CLI's options, resolved.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub source: PathBuf,
+    pub header: Option<PathBuf>,
+    /// Output directory; the source's directory when `None`. Created when missing.
+    pub output_dir: Option<PathBuf>,
+    /// The source is a header: compile only its structs into BTF (for the Wasm header).
+    pub header_only: bool,
+    pub wasm_header: bool,
+    pub package_json: bool,
+    pub clang: Option<PathBuf>,
+    /// Strip with this llvm-strip instead of the built-in stripper.
+    pub llvm_strip: Option<PathBuf>,
+    /// Kernel BTF for vmlinux.h; `/sys/kernel/btf/vmlinux` when `None`.
+    pub btf: Option<PathBuf>,
+    pub target_arch: Option<String>,
+    pub depfile: Option<PathBuf>,
+    /// Directory holding libbpf's `bpf/bpf_helpers.h`, searched before the system's.
+    pub libbpf_include: Option<PathBuf>,
+    /// Extra clang flags, in order.
+    pub cflags: Vec<String>,
+    /// Cache directory; `vmlinux::cache_root()` when `None`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What a successful run produced.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub written: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}: no such file")]
+    Missing(String),
+    #[error("{0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{0}: the header defines no named struct to export")]
+    NoStructs(String),
+    #[error("{0}: none of the header's structs ({1}) reached the object's BTF")]
+    NoExports(String, String),
+    #[error("output directory {0} cannot be written: {1}")]
+    OutputDir(String, std::io::Error),
+    #[error("libbpf headers are missing: {0} not found; install libbpf-dev (Debian/Ubuntu) or libbpf-devel (Fedora), or pass --libbpf-include DIR")]
+    NoLibbpf(String),
+    #[error("--libbpf-include {0}: {0}/bpf/bpf_helpers.h does not exist")]
+    BadLibbpfDir(String),
+    #[error("unknown target architecture '{0}' (use x86, arm64, arm, riscv, powerpc, s390, mips, sparc or loongarch)")]
+    Arch(String),
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error(transparent)]
+    Compile(#[from] compile::Error),
+    #[error(transparent)]
+    Vmlinux(#[from] vmlinux::Error),
+    #[error("{0}: cannot strip DWARF: {1}")]
+    Strip(String, String),
+    #[error("{0}: {1}")]
+    Object(String, crate::object::Error),
+    #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
+    NoPrograms(String),
+    #[error("cannot write the outputs to {0}: {1}")]
+    Write(String, std::io::Error),
+}
+
+fn show(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Output file names for a source: `bootstrap.bpf.c` -> `bootstrap`.
+pub fn object_stem(source: &Path) -> String {
+    let file = source
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match file.split('.').next() {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => file,
+    }
+}
+
+/// Finds `bpf/bpf_helpers.h` in `dirs`.
+fn find_libbpf(dirs: &[PathBuf]) -> Option<PathBuf> {
+    dirs.iter()
+        .find(|d| d.join("bpf/bpf_helpers.h").is_file())
+        .cloned()
+}
+
+/// The directories named by `-I`/`-isystem`/`-idirafter` in user flags.
+fn user_include_dirs(flags: &[String]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let mut it = flags.iter();
+    while let Some(f) = it.next() {
+        for opt in ["-I", "-isystem", "-idirafter", "-iquote"] {
+            if f == opt {
+                if let Some(d) = it.next() {
+                    dirs.push(PathBuf::from(d));
+                }
+            } else if let Some(d) = f.strip_prefix(opt).filter(|d| !d.is_empty() && opt == "-I") {
+                dirs.push(PathBuf::from(d));
+            }
+        }
+    }
+    dirs
+}
+
+/// Whether the text has any doc comment for libclang to find.
+fn has_doc_comments(src: &[u8]) -> bool {
+    [b"///".as_slice(), b"/**", b"/*!", b"//!"]
+        .iter()
+        .any(|m| src.windows(m.len()).any(|w| w == *m))
+}
+
+/// The flags libclang needs to parse the source as clang compiles it.
+fn doc_args(inv: &Invocation, tc: &Toolchain) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "-target".into(),
+        "bpf".into(),
+        format!("-D__TARGET_ARCH_{}", inv.arch),
+    ];
+    let dir = |p: &Path| {
+        if p.as_os_str().is_empty() {
+            ".".to_string()
+        } else {
+            show(p)
+        }
+    };
+    a.extend(["-iquote".into(), dir(&inv.source_dir)]);
+    for d in inv.vmlinux_dir.iter().chain(&inv.libbpf_include) {
+        a.extend(["-I".into(), show(d)]);
+    }
+    a.extend(["-I".into(), dir(&inv.source_dir)]);
+    a.extend(inv.user_flags.iter().cloned());
+    for d in &tc.system_includes {
+        a.extend(["-idirafter".into(), show(d)]);
+    }
+    if let Some(r) = &tc.resource_dir {
+        a.extend(["-resource-dir".into(), show(r)]);
+    }
+    a
+}
+
+/// Runs the whole compile. `log` receives verbose progress lines.
+pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
+    let t0 = Instant::now();
+    let step = |what: &str| log(&format!("[{:>4} ms] {what}", t0.elapsed().as_millis()));
+    if req.wasm_header && !req.package_json {
+        return Err(Error::Usage("--wasm-header embeds package.json and cannot be combined with --no-generate-package-json"));
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::Read(".".into(), e))?;
+    let src_shown = show(&req.source);
+    if !req.source.is_file() {
+        return Err(Error::Missing(src_shown));
+    }
+    let source_text = std::fs::read(&req.source).map_err(|e| Error::Read(src_shown.clone(), e))?;
+    let header = if req.header_only {
+        Some(req.source.clone())
+    } else {
+        req.header.clone()
+    };
+    let mut header_text = None;
+    let mut structs = Vec::new();
+    if let Some(h) = &header {
+        if !h.is_file() {
+            return Err(Error::Missing(show(h)));
+        }
+        let text = std::fs::read_to_string(h).map_err(|e| Error::Read(show(h), e))?;
+        structs = export::header_structs(&text);
+        if structs.is_empty() {
+            return Err(Error::NoStructs(show(h)));
+        }
+        header_text = Some(text);
+    }
+    let arch = match &req.target_arch {
+        Some(a) => compile::target_arch(a).ok_or_else(|| Error::Arch(a.clone()))?,
+        None => compile::host_arch(),
+    };
+
+    // Outputs: fail on an unwritable directory before spending a compile on it.
+    let source_dir = req
+        .source
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let out_dir = req.output_dir.clone().unwrap_or_else(|| source_dir.clone());
+    let out_dir_fs = if out_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out_dir.clone()
+    };
+    std::fs::create_dir_all(&out_dir_fs)
+        .and_then(|_| {
+            tempfile::Builder::new()
+                .prefix(".ecc-")
+                .tempfile_in(&out_dir_fs)
+                .map(drop)
+        })
+        .map_err(|e| Error::OutputDir(show(&out_dir_fs), e))?;
+
+    let cache = req.cache_dir.clone().or_else(vmlinux::cache_root);
+    let clang = compile::find_clang(req.clang.as_deref())?;
+    let tc = compile::probe(&clang, cache.as_deref())?;
+    step(&format!(
+        "clang {} ({} system include dirs)",
+        clang.display(),
+        tc.system_includes.len()
+    ));
+
+    // libbpf's headers: an explicit directory must have them; otherwise look where clang will.
+    if let Some(d) = &req.libbpf_include {
+        if !d.join("bpf/bpf_helpers.h").is_file() {
+            return Err(Error::BadLibbpfDir(show(d)));
+        }
+    } else if source_text.windows(4).any(|w| w == b"bpf/") {
+        let mut dirs = user_include_dirs(&req.cflags);
+        dirs.push(if source_dir.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            source_dir.clone()
+        });
+        dirs.extend(tc.system_includes.iter().cloned());
+        if find_libbpf(&dirs).is_none() {
+            return Err(Error::NoLibbpf("bpf/bpf_helpers.h".into()));
+        }
+    }
+
+    let scratch = tempfile::Builder::new()
+        .prefix("ecc-")
+        .tempdir()
+        .map_err(|e| Error::Write(std::env::temp_dir().display().to_string(), e))?;
+    let btf_path = match &req.btf {
+        Some(p) if !p.is_file() => return Err(Error::Missing(show(p))),
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from(vmlinux::KERNEL_BTF)).filter(|p| p.exists()),
+    };
+    let vmlinux_dir = match &btf_path {
+        Some(p) => Some(vmlinux::ensure(p, cache.as_deref(), scratch.path())?),
+        None => {
+            log("no kernel BTF at /sys/kernel/btf/vmlinux: vmlinux.h is not available (use --btf FILE)");
+            None
+        }
+    };
+    step(&format!(
+        "vmlinux.h: {}",
+        vmlinux_dir.as_deref().map_or("none".into(), show)
+    ));
+
+    // The wrapper names the source relative to the working directory, so diagnostics point at
+    // it and no absolute path reaches the object's line info.
+    let abs_source = compile::absolute(&req.source, &cwd);
+    let display = show(&compile::relative_to(&abs_source, &cwd));
+    let display_dir = Path::new(&display)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let include = match (&header, &header_text) {
+        (Some(h), Some(text)) if !req.header_only && compile::has_include_guard(text) => {
+            Some(show(&compile::absolute(h, &cwd)))
+        }
+        _ => None,
+    };
+    // Named like the source, which is the name clang gives the object's STT_FILE symbol.
+    let wrapper_dir = scratch.path().join("src");
+    let wrapper = wrapper_dir.join(
+        req.source
+            .file_name()
+            .unwrap_or(std::ffi::OsStr::new("prog.bpf.c")),
+    );
+    std::fs::create_dir(&wrapper_dir)
+        .and_then(|_| {
+            std::fs::write(
+                &wrapper,
+                compile::wrapper_source(&display, &source_text, include.as_deref(), &structs),
+            )
+        })
+        .map_err(|e| Error::Write(show(&wrapper), e))?;
+    let mut cflags = Vec::new();
+    cflags.extend(req.cflags.iter().cloned());
+    let inv = Invocation {
+        arch: arch.to_string(),
+        source_dir: display_dir,
+        vmlinux_dir,
+        libbpf_include: req.libbpf_include.clone(),
+        system_includes: tc.system_includes.clone(),
+        user_flags: cflags,
+        scratch_dir: scratch.path().to_path_buf(),
+        input: wrapper.clone(),
+        output: scratch.path().join("out.o"),
+        depfile: req.depfile.as_ref().map(|_| scratch.path().join("out.d")),
+    };
+    let args = compile::clang_args(&inv);
+
+    // Doc comments on a thread, concurrently with the compile.
+    let docs_thread = (!req.header_only && has_doc_comments(&source_text)).then(|| {
+        let (file, a) = (display.clone(), doc_args(&inv, &tc));
+        std::thread::spawn(move || doc::extract(&file, &a))
+    });
+    log(&format!(
+        "{} {}",
+        clang.display(),
+        args.iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    compile::run(&clang, &args, &display)?;
+    step("compiled");
+
+    let raw = compile::read(&inv.output).map_err(|_| compile::Error::NoObject(display.clone()))?;
+    let stripped = match &req.llvm_strip {
+        Some(tool) => strip_with_tool(tool, &inv.output, scratch.path())?,
+        None => {
+            strip::strip_debug(&raw).map_err(|e| Error::Strip(display.clone(), e.to_string()))?
+        }
+    };
+    step(&format!(
+        "stripped {} -> {} bytes",
+        raw.len(),
+        stripped.len()
+    ));
+    let obj = Object::parse(&stripped).map_err(|e| Error::Object(display.clone(), e))?;
+    if !req.header_only && obj.programs.is_empty() {
+        return Err(Error::NoPrograms(display));
+    }
+
+    let mut warnings = Vec::new();
+    let (exports, missing) = export::export_types(&obj.btf, &structs);
+    if let Some(h) = &header {
+        if exports.is_empty() {
+            return Err(Error::NoExports(show(h), missing.join(", ")));
+        }
+        for m in &missing {
+            warnings.push(format!(
+                "{}: struct {m} did not reach BTF and is not exported",
+                show(h)
+            ));
+        }
+    }
+    let docs: Option<Docs> = match docs_thread.map(|t| t.join()) {
+        None => None,
+        Some(Ok(Ok(d))) => Some(d),
+        Some(Ok(Err(e))) => {
+            warnings.push(format!("{e}; the package has no doc comments"));
+            None
+        }
+        Some(Err(_)) => {
+            warnings.push("the doc-comment parser crashed; the package has no doc comments".into());
+            None
+        }
+    };
+    step("docs");
+
+    let stem = object_stem(&req.source);
+    let obj_file = format!("{stem}.bpf.o");
+    let obj_name = package::obj_name(&obj_file);
+    let (meta, meta_warnings) = package::build_meta(&obj, &obj_name, docs.as_ref(), exports);
+    warnings.extend(meta_warnings);
+
+    let out = |name: &str| out_dir.join(name);
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (out(&obj_file), stripped.clone()),
+        (
+            out(&format!("{stem}.skel.json")),
+            package::to_json(&meta).into_bytes(),
+        ),
+    ];
+    if req.package_json {
+        let json = package::to_json(&package::pack(&stripped, meta));
+        if req.wasm_header {
+            files.push((
+                out("ewasm-skel.h"),
+                crate::emit::ewasm::ewasm_skel(&json).into_bytes(),
+            ));
+        }
+        files.push((out("package.json"), json.into_bytes()));
+    }
+    if req.header_only {
+        if let Some(text) = wasm_layout_header(&obj, &structs) {
+            files.push((out(&format!("{stem}.wasm.h")), text.into_bytes()));
+        }
+    }
+    if let Some(dep) = &req.depfile {
+        let clang_dep = std::fs::read_to_string(scratch.path().join("out.d")).unwrap_or_default();
+        let targets: Vec<String> = files.iter().map(|(p, _)| show(p)).collect();
+        files.push((
+            dep.clone(),
+            compile::rewrite_depfile(&clang_dep, &wrapper, &targets, &display).into_bytes(),
+        ));
+    }
+    crate::fsutil::write_all_atomic(&files).map_err(|e| Error::Write(show(&out_dir_fs), e))?;
+    step("written");
+    Ok(Outcome {
+        written: files.into_iter().map(|(p, _)| p).collect(),
+        warnings,
+    })
+}
+
+/// The Wasm-layout header for `--header-only` (`<name>.wasm.h`), from the object's BTF and
+/// the header's struct names.
+// TODO(lead): connect the layout engine's emitter here; until then no `.wasm.h` is written.
+fn wasm_layout_header(_obj: &Object<'_>, _structs: &[String]) -> Option<String> {
+    None
+}
+
+/// `llvm-strip -g` as a process, for `--llvm-strip-bin`.
+fn strip_with_tool(tool: &Path, input: &Path, scratch: &Path) -> Result<Vec<u8>, Error> {
+    let out = scratch.join("stripped.o");
+    let status = std::process::Command::new(tool)
+        .arg("-g")
+        .arg(input)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .map_err(|e| Error::Strip(show(input), format!("cannot run {}: {e}", tool.display())))?;
+    if !status.success() {
+        return Err(Error::Strip(
+            show(input),
+            format!("{} failed ({status})", tool.display()),
+        ));
+    }
+    std::fs::read(&out).map_err(|e| Error::Strip(show(input), e.to_string()))
+}
