@@ -15,9 +15,9 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
             .ok_or_else(|| Error::at(pos, format!("type [{id}] is unreadable")))?;
         let kind = t.kind();
         let name = |name_off: u32, at: usize| -> Result<(), Error> {
-            match btf.str_at(name_off) {
-                Some(_) => Ok(()),
-                None => Err(Error::at(
+            match btf.is_valid_str(name_off) {
+                true => Ok(()),
+                false => Err(Error::at(
                     at,
                     format!("type [{id}]: bad string offset {name_off}"),
                 )),
@@ -57,7 +57,7 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 ty_ref(a.index, tail + 4)?;
             }
             Kind::Struct | Kind::Union => {
-                for (j, m) in t.members().enumerate() {
+                for (j, m) in t.member_layout().enumerate() {
                     let at = tail + j * 12;
                     name(u32_at(rec, TYPE_HEADER_LEN + j * 12), at)?;
                     ty_ref(m.type_id, at + 4)?;
@@ -70,19 +70,17 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 }
             }
             Kind::FuncProto => {
-                for (j, p) in t.params().enumerate() {
+                for (j, p) in t.param_types().enumerate() {
                     let at = tail + j * 8;
                     name(u32_at(rec, TYPE_HEADER_LEN + j * 8), at)?;
-                    ty_ref(p.type_id, at + 4)?;
+                    ty_ref(p, at + 4)?;
                 }
             }
-            Kind::Func => {
-                if btf.ty(t.type_id()).map(|p| p.kind()) != Some(Kind::FuncProto) {
-                    return Err(Error::at(
-                        pos + 8,
-                        format!("FUNC [{id}] does not point to a FUNC_PROTO"),
-                    ));
-                }
+            Kind::Func if btf.ty(t.type_id()).map(|p| p.kind()) != Some(Kind::FuncProto) => {
+                return Err(Error::at(
+                    pos + 8,
+                    format!("FUNC [{id}] does not point to a FUNC_PROTO"),
+                ));
             }
             Kind::Datasec => {
                 for (j, v) in t.datasec_vars().enumerate() {
@@ -103,7 +101,7 @@ fn strong_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
         }
         Kind::Var | Kind::DeclTag => out.push(t.type_id()),
         Kind::Array => out.extend(t.array().map(|a| a.elem)),
-        Kind::Struct | Kind::Union => out.extend(t.members().map(|m| m.type_id)),
+        Kind::Struct | Kind::Union => out.extend(t.member_layout().map(|m| m.type_id)),
         _ => {}
     }
 }
@@ -115,7 +113,7 @@ fn naming_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
         Kind::Ptr | Kind::Func => out.push(t.type_id()),
         Kind::FuncProto => {
             out.push(t.type_id());
-            out.extend(t.params().map(|p| p.type_id));
+            out.extend(t.param_types());
         }
         _ => strong_edges(t, out),
     }

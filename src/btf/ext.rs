@@ -113,7 +113,7 @@ impl<'a> InfoTable<'a> {
             return Err(Error::at(0, format!("{what}: truncated record size")));
         }
         let rec_size = u32_at(data, 0) as usize;
-        if rec_size < min_rec || rec_size % 4 != 0 {
+        if rec_size < min_rec || !rec_size.is_multiple_of(4) {
             return Err(Error::at(0, format!("{what}: bad record size {rec_size}")));
         }
         // Walk once so iteration later cannot go out of bounds.

@@ -11,8 +11,8 @@ pub mod wire;
 use std::cell::OnceCell;
 
 pub use types::{
-    ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, Param, Proto, Ty,
-    TypeView,
+    ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, MemberLayout, Param,
+    Proto, Ty, TypeView,
 };
 pub use wire::Kind;
 use wire::{u32_at, Header, TYPE_HEADER_LEN};
@@ -44,7 +44,8 @@ impl Error {
 pub struct Btf<'a> {
     header: Header,
     types: &'a [u8],
-    strings: &'a [u8],
+    /// The string section, checked to be UTF-8 once so lookups need no validation.
+    strings: &'a str,
     /// Byte offset of each local type record within `types`.
     offsets: Vec<u32>,
     base: Option<&'a Btf<'a>>,
@@ -88,6 +89,12 @@ impl<'a> Btf<'a> {
             }
             _ => {}
         }
+        let strings = std::str::from_utf8(strings).map_err(|e| {
+            Error::at(
+                str_pos + e.valid_up_to(),
+                "BTF string section is not valid UTF-8",
+            )
+        })?;
         let (first_id, str_base) = match base {
             Some(b) => (b.type_count(), b.str_base + b.strings.len() as u32),
             None => (1, 0),
@@ -178,10 +185,8 @@ impl<'a> Btf<'a> {
         }
         let idx = (id - self.first_id) as usize;
         let off = *self.offsets.get(idx)? as usize;
-        let info = u32_at(self.types, off + 4);
-        let kind = Kind::from_raw((info >> 24) & 0x1f)?;
-        let len = TYPE_HEADER_LEN + kind.tail_len((info & 0xffff) as usize);
-        Some(Ty::new(id, self, &self.types[off..off + len]))
+        // Records were bounds-checked at parse; the view reads through `vlen`.
+        Some(Ty::new(id, self, self.types.get(off..)?))
     }
 
     /// Every id from 1 on, base types included.
@@ -200,16 +205,37 @@ impl<'a> Btf<'a> {
         if off < self.str_base {
             return self.base.and_then(|b| b.str_at(off));
         }
+        let rest = self.strings.get((off - self.str_base) as usize..)?;
+        // The section ends in NUL (checked at parse), so a terminator is always found.
+        rest.get(..nul_pos(rest.as_bytes())?)
+    }
+
+    /// Whether `off` is a valid string offset, without scanning the string: the section is
+    /// UTF-8 and NUL-terminated, so any in-range character boundary starts a valid string.
+    pub fn is_valid_str(&self, off: u32) -> bool {
+        if off < self.str_base {
+            return self.base.is_some_and(|b| b.is_valid_str(off));
+        }
         let local = (off - self.str_base) as usize;
-        let rest = self.strings.get(local..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        std::str::from_utf8(&rest[..end]).ok()
+        local < self.strings.len() && self.strings.is_char_boundary(local)
+    }
+
+    /// Whether the string at `off` is non-empty, in O(1).
+    pub fn is_nonempty_str(&self, off: u32) -> bool {
+        if off < self.str_base {
+            return self.base.is_some_and(|b| b.is_nonempty_str(off));
+        }
+        let local = (off - self.str_base) as usize;
+        self.strings.as_bytes().get(local).is_some_and(|&b| b != 0)
     }
 
     /// Ids of all types named `name` (any kind), in id order.
     pub fn find_by_name<'s>(&'s self, name: &'s str) -> impl Iterator<Item = u32> + 's {
         let index = self.by_name.get_or_init(|| {
-            let mut ids: Vec<u32> = self.ids().filter(|&id| self.name_of(id) != "").collect();
+            let mut ids: Vec<u32> = self
+                .ids()
+                .filter(|&id| !self.name_of(id).is_empty())
+                .collect();
             ids.sort_by(|&a, &b| self.name_of(a).cmp(self.name_of(b)).then(a.cmp(&b)));
             ids
         });
@@ -266,6 +292,22 @@ impl<'a> Btf<'a> {
             _ => None,
         }
     }
+}
+
+/// Position of the first NUL, eight bytes at a time (names are hot in every emitter).
+fn nul_pos(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let zero = w.wrapping_sub(LO) & !w & HI;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == 0).map(|p| i + p)
 }
 
 #[cfg(test)]

@@ -60,6 +60,11 @@ impl<'a> Ty<'a> {
         self.btf.str_at(self.name_off()).unwrap_or("")
     }
 
+    /// Whether the type has a name, without reading it.
+    pub fn is_named(&self) -> bool {
+        self.btf.is_nonempty_str(self.name_off())
+    }
+
     pub fn vlen(&self) -> usize {
         (self.info() & 0xffff) as usize
     }
@@ -133,6 +138,40 @@ impl<'a> Ty<'a> {
                 bitfield_size,
             }
         })
+    }
+
+    /// Member type ids and offsets without resolving names, for hot loops.
+    pub fn member_layout(&self) -> impl ExactSizeIterator<Item = MemberLayout> + 'a {
+        let n = if matches!(self.kind(), Kind::Struct | Kind::Union) {
+            self.vlen()
+        } else {
+            0
+        };
+        let (tail, bitfields) = (self.tail(), self.kind_flag());
+        (0..n).map(move |i| {
+            let off = u32_at(tail, i * 12 + 8);
+            let (bit_offset, bitfield_size) = if bitfields {
+                (off & 0x00ff_ffff, (off >> 24) as u8)
+            } else {
+                (off, 0)
+            };
+            MemberLayout {
+                type_id: u32_at(tail, i * 12 + 4),
+                bit_offset,
+                bitfield_size,
+            }
+        })
+    }
+
+    /// FUNC_PROTO parameter type ids without names.
+    pub fn param_types(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
+        let n = if self.kind() == Kind::FuncProto {
+            self.vlen()
+        } else {
+            0
+        };
+        let tail = self.tail();
+        (0..n).map(move |i| u32_at(tail, i * 8 + 4))
     }
 
     /// Enumerators of an ENUM or ENUM64, widened to 64 bits.
@@ -424,6 +463,14 @@ pub struct Member<'a> {
     pub type_id: u32,
     pub bit_offset: u32,
     /// 0 when the member is not a bitfield.
+    pub bitfield_size: u8,
+}
+
+/// A member's placement without its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberLayout {
+    pub type_id: u32,
+    pub bit_offset: u32,
     pub bitfield_size: u8,
 }
 

@@ -131,12 +131,12 @@ pub struct Header {
 
 #[inline]
 pub fn u16_at(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
+    u16::from_le_bytes(b[off..off + 2].try_into().unwrap_or([0; 2]))
 }
 
 #[inline]
 pub fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+    u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or([0; 4]))
 }
 
 impl Header {
@@ -180,7 +180,7 @@ impl Header {
         };
         let body = data.len() - hdr_len;
         let fits = |off: usize, len: usize| off.checked_add(len).is_some_and(|end| end <= body);
-        if h.type_off % 4 != 0 || !fits(h.type_off, h.type_len) {
+        if !h.type_off.is_multiple_of(4) || !fits(h.type_off, h.type_len) {
             return Err(Error::at(8, "BTF type section is out of bounds"));
         }
         if !fits(h.str_off, h.str_len) {

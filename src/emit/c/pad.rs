@@ -1,0 +1,246 @@
+//! Layout planning for emitted C: given BTF member offsets, decide where explicit padding
+//! goes and whether a struct must be `packed`, by simulating how a C compiler (LP64, the
+//! BPF and x86-64 psABI rules) lays out exactly the text we will emit. Padding comes from
+//! BTF offsets; the simulation only tells us what the compiler would do on its own.
+
+use std::rc::Rc;
+
+use crate::btf::{Btf, Kind};
+
+/// One explicit padding member: an unnamed bitfield of a given type and width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Pad {
+    pub ty: &'static str,
+    pub bits: u32,
+}
+
+/// What goes before a member (or after the last one, for the tail).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Plan {
+    pub packed: bool,
+    /// `aligned(N)` for unions whose BTF size exceeds their natural size.
+    pub aligned: Option<u32>,
+    /// Alignment in bytes of the record as emitted (1 when packed).
+    pub align: u32,
+    /// `(member index, pads)`; index == member count means tail padding.
+    pub pads: Vec<(usize, Vec<Pad>)>,
+}
+
+/// Fills `[cur, to)` (bits) with unnamed bitfields, each placed where the compiler keeps it:
+/// first up to the next byte, then the widest naturally aligned unit that fits.
+fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
+    if !cur.is_multiple_of(8) && cur < to {
+        let k = (8 - cur % 8).min(to - cur);
+        out.push(Pad {
+            ty: "char",
+            bits: k as u32,
+        });
+        cur += k;
+    }
+    while cur < to {
+        let left = to - cur;
+        let (ty, w) = [("long", 64), ("int", 32), ("short", 16), ("char", 8)]
+            .into_iter()
+            .find(|&(_, w)| cur.is_multiple_of(w) && left >= w)
+            .unwrap_or(("char", left.min(8)));
+        out.push(Pad { ty, bits: w as u32 });
+        cur += w;
+    }
+}
+
+fn align_up(v: u64, a: u64) -> u64 {
+    v.div_ceil(a.max(1)) * a.max(1)
+}
+
+/// Memoised record alignment, so parents see the alignment of the emitted child.
+pub(super) struct Planner<'b, 'a> {
+    btf: &'b Btf<'a>,
+    align: Vec<u8>,
+    /// Plans by type id: a parent's alignment query and the record's own emission share one.
+    plans: Vec<Option<Rc<Plan>>>,
+}
+
+/// Deeper by-value nesting than this is hostile input; treat such records as packed.
+const MAX_DEPTH: u32 = 256;
+
+impl<'b, 'a> Planner<'b, 'a> {
+    pub(super) fn new(btf: &'b Btf<'a>) -> Self {
+        let n = btf.type_count() as usize;
+        Planner {
+            btf,
+            align: vec![0; n],
+            plans: vec![None; n],
+        }
+    }
+
+    /// Alignment in bytes of a type as our emitted C declares it.
+    pub(super) fn align_of(&mut self, id: u32, depth: u32) -> u32 {
+        let Some(t) = self.btf.skip_mods_and_typedefs(id) else {
+            return 1;
+        };
+        match t.kind() {
+            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => t.size().clamp(1, 16),
+            Kind::Ptr => 8,
+            Kind::Array => t.array().map_or(1, |a| self.align_of(a.elem, depth + 1)),
+            Kind::Struct | Kind::Union => {
+                let cached = self.align[t.id as usize];
+                if cached != 0 {
+                    return u32::from(cached);
+                }
+                let a = if depth > MAX_DEPTH {
+                    1
+                } else {
+                    self.plan(t.id, depth + 1).align
+                };
+                self.align[t.id as usize] = a.min(255) as u8;
+                a
+            }
+            _ => 1,
+        }
+    }
+
+    fn size_bits(&self, id: u32) -> u64 {
+        self.btf.size_of(id).unwrap_or(0) * 8
+    }
+
+    /// Plans a STRUCT or UNION: the natural layout if it matches BTF, else a packed one.
+    pub(super) fn plan(&mut self, id: u32, depth: u32) -> Rc<Plan> {
+        if let Some(Some(p)) = self.plans.get(id as usize) {
+            return Rc::clone(p);
+        }
+        let p = Rc::new(self.compute(id, depth));
+        if let Some(slot) = self.plans.get_mut(id as usize) {
+            *slot = Some(Rc::clone(&p));
+        }
+        p
+    }
+
+    fn compute(&mut self, id: u32, depth: u32) -> Plan {
+        let Some(t) = self.btf.ty(id) else {
+            return Plan {
+                align: 1,
+                ..Plan::default()
+            };
+        };
+        if t.kind() == Kind::Union {
+            return self.plan_union(id, depth);
+        }
+        self.plan_struct(id, false, depth)
+            .or_else(|| self.plan_struct(id, true, depth))
+            .unwrap_or(Plan {
+                packed: true,
+                align: 1,
+                ..Plan::default()
+            })
+    }
+
+    fn plan_struct(&mut self, id: u32, packed: bool, depth: u32) -> Option<Plan> {
+        let t = self.btf.ty(id)?;
+        let size_bits = u64::from(t.size()) * 8;
+        let mut plan = Plan {
+            packed,
+            align: 1,
+            ..Plan::default()
+        };
+        let mut cur = 0u64;
+        let mut pads = Vec::new();
+        for (i, m) in t.member_layout().enumerate() {
+            let target = u64::from(m.bit_offset);
+            if target < cur {
+                return None;
+            }
+            let m_align = if packed {
+                1
+            } else {
+                self.align_of(m.type_id, depth)
+            };
+            if m.bitfield_size > 0 {
+                let unit = self.size_bits(m.type_id);
+                let bits = u64::from(m.bitfield_size);
+                if !packed && (unit == 0 || target % unit + bits > unit) {
+                    return None;
+                }
+                fill(cur, target, &mut pads);
+                cur = target + bits;
+            } else {
+                if target % 8 != 0 {
+                    return None;
+                }
+                let natural = align_up(cur, u64::from(m_align) * 8);
+                if natural > target || target % (u64::from(m_align) * 8) != 0 {
+                    return None;
+                }
+                if natural < target {
+                    fill(cur, target, &mut pads);
+                }
+                cur = target + self.size_bits(m.type_id);
+            }
+            plan.align = plan.align.max(m_align);
+            if !pads.is_empty() {
+                plan.pads.push((i, std::mem::take(&mut pads)));
+            }
+        }
+        if cur > size_bits {
+            return None;
+        }
+        let natural_end = align_up(cur, u64::from(plan.align) * 8);
+        if natural_end != size_bits {
+            if size_bits % (u64::from(plan.align) * 8) != 0 {
+                return None;
+            }
+            fill(cur, size_bits, &mut pads);
+            plan.pads.push((t.vlen(), pads));
+        }
+        Some(plan)
+    }
+
+    fn plan_union(&mut self, id: u32, depth: u32) -> Plan {
+        let Some(t) = self.btf.ty(id) else {
+            return Plan {
+                align: 1,
+                ..Plan::default()
+            };
+        };
+        let size = u64::from(t.size());
+        let mut align = 1u32;
+        let mut max = 0u64;
+        for m in t.member_layout() {
+            align = align.max(self.align_of(m.type_id, depth));
+            let bits = if m.bitfield_size > 0 {
+                u64::from(m.bitfield_size)
+            } else {
+                self.size_bits(m.type_id)
+            };
+            max = max.max(u64::from(m.bit_offset) + bits);
+        }
+        let max_bytes = max.div_ceil(8);
+        let natural = align_up(max_bytes, u64::from(align));
+        if natural == size {
+            return Plan {
+                align,
+                ..Plan::default()
+            };
+        }
+        if natural < size {
+            // Raise the alignment until the rounding reaches the BTF size.
+            let mut a = u64::from(align);
+            while a <= size && a <= 4096 {
+                if align_up(max_bytes, a) == size {
+                    return Plan {
+                        aligned: Some(a as u32),
+                        align: a as u32,
+                        ..Plan::default()
+                    };
+                }
+                a *= 2;
+            }
+        }
+        // Packed: the size is the largest member; a tail pad is not expressible in a union
+        // without a named member, so only sizes that match exactly get here cleanly.
+        Plan {
+            packed: true,
+            align: 1,
+            ..Plan::default()
+        }
+    }
+}
