@@ -261,7 +261,10 @@ pub fn clang_args(inv: &Invocation) -> Vec<OsString> {
         push(&"-MT");
         push(&DEP_TARGET);
     }
-    push(&"-c");
+    // The wrapper carries the source's name, which may end in `.h` (--header-only).
+    for f in ["-c", "-x", "c"] {
+        push(&f);
+    }
     push(&inv.input);
     push(&"-o");
     push(&inv.output);

@@ -97,6 +97,8 @@ fn base_name(btf: &Btf<'_>, id: u32, depth: usize) -> String {
     let name = t.name();
     match t.kind() {
         Kind::Void => "void".into(),
+        // <stdbool.h>'s `bool` is `_Bool` in BTF; the runtime's CLI knows it as `bool`.
+        Kind::Int if name == "_Bool" => "bool".into(),
         Kind::Int | Kind::Float | Kind::Typedef => name.into(),
         Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd => {
             let kw = match t.kind() {

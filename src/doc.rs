@@ -28,7 +28,8 @@ pub struct Docs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("libclang could not be loaded ({0}); install libclang1-14 (Debian) to get doc comments into the package")]
+    /// The detail (where clang-sys looked) is kept for verbose output.
+    #[error("libclang could not be loaded, so doc comments are left out; install libclang1-14 (Debian) or set LIBCLANG_PATH")]
     NoLibclang(String),
     #[error("libclang could not parse {0}: {1}")]
     Parse(String, String),
@@ -145,7 +146,8 @@ pub fn extract(source: &str, args: &[String]) -> Result<Docs, Error> {
         .map_err(|e| Error::Parse(source.to_string(), e.to_string()))?;
     let mut docs = Docs::default();
     for e in tu.get_entity().get_children() {
-        if !e.is_in_main_file() {
+        // By the name's location: a program's range starts inside the SEC() macro.
+        if !e.get_location().is_some_and(|l| l.is_in_main_file()) {
             continue;
         }
         let Some(name) = e.get_name() else { continue };

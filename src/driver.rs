@@ -360,7 +360,10 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         None => None,
         Some(Ok(Ok(d))) => Some(d),
         Some(Ok(Err(e))) => {
-            warnings.push(format!("{e}; the package has no doc comments"));
+            if let doc::Error::NoLibclang(detail) = &e {
+                log(&format!("libclang: {detail}"));
+            }
+            warnings.push(e.to_string());
             None
         }
         Some(Err(_)) => {
@@ -374,7 +377,7 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     let obj_file = format!("{stem}.bpf.o");
     let obj_name = package::obj_name(&obj_file);
     let (meta, meta_warnings) = package::build_meta(&obj, &obj_name, docs.as_ref(), exports);
-    warnings.extend(meta_warnings);
+    warnings.extend(meta_warnings.into_iter().map(|w| format!("{display}: {w}")));
 
     let out = |name: &str| out_dir.join(name);
     let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
