@@ -3,7 +3,8 @@
 //! llvm-strip and removes a tool dependency.
 //!
 //! Removed: `.debug_*`/`.zdebug_*` sections, the relocation sections that apply to them, the
-//! symbols that live in them, and `.comment` (it names the compiler version). Kept untouched:
+//! symbols that live in them, `STT_FILE` symbols, and `.comment` (it names the compiler
+//! version). Kept untouched:
 //! code, data, `.maps`, `.BTF`, `.BTF.ext` and their relocations. Symbol indices change, so every
 //! kept relocation and `.llvm_addrsig` is renumbered.
 
@@ -33,6 +34,7 @@ const SHT_REL: u32 = 9;
 const SHT_GROUP: u32 = 17;
 const SHT_SYMTAB_SHNDX: u32 = 18;
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
+const STT_FILE: u8 = 4;
 const SHN_LORESERVE: u16 = 0xff00;
 const SHN_XINDEX: u16 = 0xffff;
 
@@ -226,6 +228,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
     let mut sym_map: Vec<Option<u32>> = Vec::new();
     let mut new_symtab = Vec::new();
     let mut new_first_global = 0u32;
+    let mut sym_names: Vec<(usize, &[u8])> = Vec::new();
     if let Some(&st) = symtabs.first() {
         let data = bytes(st)?;
         if data.len() % SYM_LEN != 0 {
@@ -238,22 +241,25 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         let first_global = shdrs[st].info as usize;
         let mut kept = 0u32;
         for (i, sym) in data.chunks_exact(SYM_LEN).enumerate() {
-            let shndx = u16_at(sym, 14);
+            let shndx = u16_at(sym, 6);
             if shndx == SHN_XINDEX {
                 return Err(err(
                     shdrs[st].offset as usize + i * SYM_LEN,
                     "extended symbol section index",
                 ));
             }
-            let Some(n) = remap_shndx(shndx) else {
+            // STT_FILE symbols are debugging symbols too (llvm-strip -g drops them).
+            let is_file = i != 0 && sym[4] & 0xf == STT_FILE;
+            let Some(n) = remap_shndx(shndx).filter(|_| !is_file) else {
                 sym_map.push(None);
                 continue;
             };
             let mut s = sym.to_vec();
-            s[14..16].copy_from_slice(&n.to_le_bytes());
+            s[6..8].copy_from_slice(&n.to_le_bytes());
             if shared {
-                let name = strtab.add(cstr(shstr, u32_at(sym, 0) as usize));
-                s[0..4].copy_from_slice(&name.to_le_bytes());
+                let name = cstr(shstr, u32_at(sym, 0) as usize);
+                strtab.add(name);
+                sym_names.push((new_symtab.len(), name));
             }
             new_symtab.extend_from_slice(&s);
             sym_map.push(Some(kept));
@@ -264,18 +270,22 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         }
     }
 
-    let mut out = d[..EHDR_LEN].to_vec();
+    // New headers and contents; names and placement come once the name table is known.
     let mut new_shdrs: Vec<Shdr> = Vec::new();
+    let mut contents: Vec<Vec<u8>> = Vec::new();
+    let mut new_names: Vec<&[u8]> = Vec::new();
     for i in 0..shnum {
         if removed[i] {
             continue;
         }
         let mut s = shdrs[i].clone();
+        new_names.push(names[i]);
         if i == 0 {
             new_shdrs.push(s);
+            contents.push(Vec::new());
             continue;
         }
-        s.name = strtab.add(names[i]);
+        strtab.add(names[i]);
         let remap_link = |v: u32, what: &str| -> Result<u32, Error> {
             let j = v as usize;
             if j >= shnum || removed[j] {
@@ -291,7 +301,8 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
             SHT_SYMTAB => {
                 s.link = remap_link(s.link, "sh_link")?;
                 s.info = new_first_global;
-                new_symtab.clone()
+                // Names are patched in below, once the table is laid out.
+                std::mem::take(&mut new_symtab)
             }
             SHT_REL | SHT_RELA => {
                 s.link = remap_link(s.link, "sh_link")?;
@@ -332,15 +343,21 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
             }
         };
         new_shdrs.push(s);
-        if i != shstrndx {
-            let last = new_shdrs.len() - 1;
-            place(&mut out, &mut new_shdrs[last], &data);
+        contents.push(data);
+    }
+    strtab.finish();
+    let shstr_new = new_index[shstrndx] as usize;
+    if let Some(st) = new_shdrs.iter().position(|s| s.ty == SHT_SYMTAB) {
+        for &(pos, name) in &sym_names {
+            contents[st][pos..pos + 4].copy_from_slice(&strtab.offset(name).to_le_bytes());
         }
     }
-    // The name table goes last: only now are all its strings known.
-    let shstr_new = new_index[shstrndx] as usize;
-    let table = std::mem::take(&mut strtab.bytes);
-    place(&mut out, &mut new_shdrs[shstr_new], &table);
+    contents[shstr_new] = std::mem::take(&mut strtab.bytes);
+    let mut out = d[..EHDR_LEN].to_vec();
+    for (k, s) in new_shdrs.iter_mut().enumerate().skip(1) {
+        s.name = strtab.offset(new_names[k]);
+        place(&mut out, s, &contents[k]);
+    }
 
     while out.len() % 8 != 0 {
         out.push(0);
@@ -355,32 +372,53 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// A string table under construction, with each string stored once.
+/// A string table built from a known set of strings, with suffixes shared: `.BTF` is stored
+/// as the tail of `.rel.BTF`, as LLVM's tools do.
 struct StrTab {
+    strings: Vec<Vec<u8>>,
+    offsets: std::collections::HashMap<Vec<u8>, u32>,
     bytes: Vec<u8>,
-    seen: std::collections::HashMap<Vec<u8>, u32>,
 }
 
 impl StrTab {
     fn new() -> StrTab {
         StrTab {
+            strings: Vec::new(),
+            offsets: std::collections::HashMap::new(),
             bytes: vec![0],
-            seen: std::collections::HashMap::new(),
         }
     }
 
-    fn add(&mut self, s: &[u8]) -> u32 {
-        if s.is_empty() {
-            return 0;
+    fn add(&mut self, s: &[u8]) {
+        if !s.is_empty() {
+            self.strings.push(s.to_vec());
         }
-        if let Some(&off) = self.seen.get(s) {
-            return off;
+    }
+
+    /// Lays the table out: strings sorted by their reversed bytes put every string right
+    /// after the longer ones it is a suffix of.
+    fn finish(&mut self) {
+        let mut v = std::mem::take(&mut self.strings);
+        v.sort_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
+        v.dedup();
+        let mut prev: Option<(usize, usize)> = None; // (index in v, offset)
+        for i in 0..v.len() {
+            let off = match prev {
+                Some((p, poff)) if v[p].ends_with(&v[i]) => poff + v[p].len() - v[i].len(),
+                _ => {
+                    let off = self.bytes.len();
+                    self.bytes.extend_from_slice(&v[i]);
+                    self.bytes.push(0);
+                    prev = Some((i, off));
+                    off
+                }
+            };
+            self.offsets.insert(v[i].clone(), off as u32);
         }
-        let off = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(s);
-        self.bytes.push(0);
-        self.seen.insert(s.to_vec(), off);
-        off
+    }
+
+    fn offset(&self, s: &[u8]) -> u32 {
+        self.offsets.get(s).copied().unwrap_or(0)
     }
 }
 
