@@ -106,19 +106,20 @@ fn find_libbpf(dirs: &[PathBuf]) -> Option<PathBuf> {
         .cloned()
 }
 
-/// The directories named by `-I`/`-isystem`/`-idirafter` in user flags.
+/// The directories named by `-I`/`-isystem`/`-idirafter` in user flags (`-I dir` or `-Idir`).
 fn user_include_dirs(flags: &[String]) -> Vec<PathBuf> {
+    const OPTS: [&str; 3] = ["-I", "-isystem", "-idirafter"];
     let mut dirs = Vec::new();
     let mut it = flags.iter();
     while let Some(f) = it.next() {
-        for opt in ["-I", "-isystem", "-idirafter", "-iquote"] {
-            if f == opt {
-                if let Some(d) = it.next() {
-                    dirs.push(PathBuf::from(d));
-                }
-            } else if let Some(d) = f.strip_prefix(opt).filter(|d| !d.is_empty() && opt == "-I") {
-                dirs.push(PathBuf::from(d));
-            }
+        if OPTS.contains(&f.as_str()) {
+            dirs.extend(it.next().map(PathBuf::from));
+        } else if let Some(d) = OPTS
+            .iter()
+            .find_map(|o| f.strip_prefix(o))
+            .filter(|d| !d.is_empty())
+        {
+            dirs.push(PathBuf::from(d));
         }
     }
     dirs
@@ -158,6 +159,44 @@ fn doc_args(inv: &Invocation, tc: &Toolchain) -> Vec<String> {
         a.extend(["-resource-dir".into(), show(r)]);
     }
     a
+}
+
+/// Whether the first `#include` of the source is `vmlinux.h`.
+fn includes_vmlinux_first(src: &[u8]) -> bool {
+    let text = export::strip_comments(&String::from_utf8_lossy(src));
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(str::trim_start)
+        .find(|l| l.starts_with("include"))
+        .is_some_and(|l| l.contains("\"vmlinux.h\"") || l.contains("<vmlinux.h>"))
+}
+
+/// The doc parse can load vmlinux.h precompiled when the source starts with it and gets our
+/// cached one (not a vmlinux.h of its own).
+fn doc_pch(
+    inv: &Invocation,
+    tc: &Toolchain,
+    cache: Option<&Path>,
+    src: &[u8],
+    cflags: &[String],
+) -> Option<doc::Pch> {
+    let dir = inv.vmlinux_dir.as_ref()?;
+    if !cache.is_some_and(|c| dir.starts_with(c)) || !includes_vmlinux_first(src) {
+        return None;
+    }
+    let mut own = user_include_dirs(cflags);
+    own.push(inv.source_dir.clone());
+    if own.iter().any(|d| d.join("vmlinux.h").exists()) {
+        return None;
+    }
+    let mut key_args = vec![format!("-D__TARGET_ARCH_{}", inv.arch)];
+    key_args.extend(cflags.iter().cloned());
+    key_args.extend(tc.resource_dir.iter().map(|r| show(r)));
+    Some(doc::Pch {
+        header: dir.join("vmlinux.h"),
+        key_args,
+    })
 }
 
 /// Runs the whole compile. `log` receives verbose progress lines.
@@ -313,7 +352,8 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     // Doc comments on a thread, concurrently with the compile.
     let docs_thread = (!req.header_only && has_doc_comments(&source_text)).then(|| {
         let (file, a) = (display.clone(), doc_args(&inv, &tc));
-        std::thread::spawn(move || doc::extract(&file, &a))
+        let pch = doc_pch(&inv, &tc, cache.as_deref(), &source_text, &req.cflags);
+        std::thread::spawn(move || doc::extract(&file, &a, pch.as_ref()))
     });
     log(&format!(
         "{} {}",
@@ -442,4 +482,37 @@ fn strip_with_tool(tool: &Path, input: &Path, scratch: &Path) -> Result<Vec<u8>,
         ));
     }
     std::fs::read(&out).map_err(|e| Error::Strip(show(input), e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_dirs_from_user_flags() {
+        let flags: Vec<String> = ["-I", "a", "-Ib", "-DX", "-isystem", "c", "-idirafterd"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            user_include_dirs(&flags),
+            ["a", "b", "c", "d"].map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn names_and_doc_markers() {
+        assert_eq!(object_stem(Path::new("dir/bootstrap.bpf.c")), "bootstrap");
+        assert_eq!(object_stem(Path::new("event.h")), "event");
+        assert!(has_doc_comments(b"int a; /// x"));
+        assert!(has_doc_comments(b"/** x */"));
+        assert!(!has_doc_comments(b"/* x */ // y"));
+        assert!(includes_vmlinux_first(
+            b"// c\n/* #include <x.h> */\n#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n"
+        ));
+        assert!(includes_vmlinux_first(b"#  include <vmlinux.h>\n"));
+        assert!(!includes_vmlinux_first(
+            b"#include <linux/bpf.h>\n#include \"vmlinux.h\"\n"
+        ));
+    }
 }

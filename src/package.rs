@@ -108,7 +108,7 @@ pub fn obj_name(object_file_name: &str) -> String {
 /// prefix of the object name plus the section name, 15 characters at most.
 pub fn internal_map_name(obj_name: &str, section: &str) -> String {
     const MAX: usize = 15;
-    let sfx = section.len().max(7).min(MAX);
+    let sfx = section.len().clamp(7, MAX);
     // Sections like `.rodata.str1.1` carry a second dot and get no prefix.
     let pfx = if section.get(1..).is_some_and(|s| s.contains('.')) {
         0

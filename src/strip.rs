@@ -359,7 +359,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         place(&mut out, s, &contents[k]);
     }
 
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let new_shoff = out.len() as u64;
@@ -425,7 +425,7 @@ impl StrTab {
 /// Appends a section's bytes at its alignment and records where they went.
 fn place(out: &mut Vec<u8>, s: &mut Shdr, data: &[u8]) {
     let align = s.addralign.max(1) as usize;
-    while out.len() % align != 0 {
+    while !out.len().is_multiple_of(align) {
         out.push(0);
     }
     s.offset = out.len() as u64;
