@@ -453,3 +453,55 @@ fn btf_option_uses_the_given_file() {
         stderr(&missing)
     );
 }
+
+/// The tracer in docs/USING.md compiles as the document says, with the outputs it lists.
+#[test]
+fn using_md_example_builds() {
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        skip_or_fail(
+            "the USING.md example includes vmlinux.h, which needs /sys/kernel/btf/vmlinux",
+        );
+        return;
+    }
+    let doc = std::fs::read_to_string(repo().join("docs/USING.md")).expect("docs/USING.md");
+    let dir = scratch("using-md");
+    // Each ```c block follows a paragraph starting with `file-name`.
+    let mut last_name = None;
+    let mut lines = doc.lines();
+    let mut written = Vec::new();
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix('`').filter(|r| !r.starts_with('`')) {
+            last_name = rest.split('`').next().map(str::to_string);
+        }
+        if line == "```c" {
+            let name = last_name.take().expect("a file name before each C block");
+            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+            std::fs::write(dir.path().join(&name), body.join("\n") + "\n").expect("write");
+            written.push(name);
+        }
+    }
+    assert_eq!(written, ["minitrace.h", "minitrace.bpf.c"]);
+    let run = ecc_ok(dir.path(), &["minitrace.bpf.c", "minitrace.h"]);
+    assert!(stderr(&run).is_empty(), "{}", stderr(&run));
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let listed = doc
+        .lines()
+        .skip_while(|l| *l != "$ ls")
+        .nth(1)
+        .expect("the ls line")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    assert_eq!(files, listed);
+    let skel = read_json(&dir.path().join("minitrace.skel.json"));
+    assert_eq!(skel["export_types"][0]["name"], json!("event"));
+    assert_eq!(
+        skel["bpf_skel"]["data_sections"][0]["variables"][0]["cmdarg"]["long"],
+        json!("pid")
+    );
+    assert_eq!(skel["bpf_skel"]["doc"]["version"], json!("1.0"));
+}
