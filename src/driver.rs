@@ -57,7 +57,7 @@ pub enum Error {
     Read(String, std::io::Error),
     #[error("{0}: the header defines no named struct to export")]
     NoStructs(String),
-    #[error("{0}: none of the header's structs ({1}) reached the object's BTF")]
+    #[error("{0}: none of the header's structs ({1}) reached the object's BTF; does the source include the header?")]
     NoExports(String, String),
     #[error("output directory {0} cannot be written: {1}")]
     OutputDir(String, std::io::Error),
