@@ -7,7 +7,8 @@
 #   scripts/bench-ecc.sh --all     also ecc with llvm-strip (-l) instead of the built-in
 #                                  stripper, and ecc without libclang (no doc-comment parse)
 #
-# Environment: ECC (default: target/release/ecc, built if missing), RUNS (default 20).
+# Environment: ECC (default: target/release/ecc, built if missing), ROUNDS (default 5) and
+# RUNS per round (default 10).
 # vmlinux.h and the clang probe are cached in a private XDG_CACHE_HOME, warmed up first,
 # as they are for a user after the first run.
 set -euo pipefail
@@ -22,7 +23,8 @@ case "${1:-}" in
 esac
 
 ECC="${ECC:-$repo/target/release/ecc}"
-RUNS="${RUNS:-20}"
+RUNS="${RUNS:-10}"
+ROUNDS="${ROUNDS:-5}"
 if [ ! -x "$ECC" ]; then
 	cargo build --release --bin ecc >&2
 fi
@@ -56,35 +58,48 @@ while [ "$i" -lt "${#words[@]}" ]; do
 	esac
 	i=$((i + 1))
 done
-printf -v bare_cmd '%q ' "${bare[@]}"
-printf -v ecc_cmd '%q ' "$ECC" "$src" "$hdr" -o "$tmp/out"
+bare_cmd="${bare[*]}"
+ecc_cmd="$ECC $src $hdr -o $tmp/out"
 echo "bare clang: $bare_cmd"
 echo "ecc:        $ecc_cmd"
 
 cmds=("$bare_cmd" "$ecc_cmd")
 names=("clang" "ecc")
 if [ "$all" -eq 1 ]; then
-	printf -v strip_cmd '%q ' "$ECC" "$src" "$hdr" -o "$tmp/out-strip" -l "$(command -v llvm-strip)"
-	cmds+=("$strip_cmd")
+	cmds+=("$ECC $src $hdr -o $tmp/out-strip -l $(command -v llvm-strip)")
 	names+=("ecc -l llvm-strip")
 	cmds+=("env LIBCLANG_PATH=$tmp/none $ecc_cmd")
 	names+=("ecc without libclang")
 fi
-args=()
-for k in "${!cmds[@]}"; do
-	args+=(-n "${names[$k]}" "${cmds[$k]}")
-done
-hyperfine --style basic --warmup 3 --runs "$RUNS" --export-csv "$tmp/bench.csv" "${args[@]}" 2>&1 | grep -v 'LIBCLANG\|doc comments are left out' || true
 
-# CSV: command,mean,stddev,median,user,system,min,max
-awk -F, -v goal=1.10 '
-	NR == 1 { next }
-	{ name[NR] = $1; mean[NR] = $2 }
+# Interleaved rounds (clang, ecc, clang, ecc, ...) so that load on a shared machine hits both
+# alike; -N runs the commands without a shell (no paths here contain spaces).
+for r in $(seq "$ROUNDS"); do
+	hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-csv "$tmp/round$r.csv" "${cmds[@]}" \
+		>/dev/null 2>&1
+done
+
+# CSV: command,mean,stddev,median,user,system,min,max. Per round, each command's median
+# over the clang median; the result is the median of the rounds.
+awk -F, -v goal=1.10 -v n="${#cmds[@]}" -v names="$(IFS='|'; echo "${names[*]}")" '
+	FNR == 1 { round++; next }
+	{ k = FNR - 1; med[round, k] = $4; cpu[round, k] = $5 + $6 }
+	function median(a, m,    i, j, t) {
+		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+	}
 	END {
-		base = mean[2]
-		printf "\n%-24s %10s %8s\n", "command", "mean (s)", "ratio"
-		for (k = 2; k <= NR; k++)
-			printf "%-24s %10.4f %8.3f\n", name[k], mean[k], mean[k] / base
-		r = mean[3] / base
-		printf "\necc / bare clang = %.3f (goal <= %.2f): %s\n", r, goal, (r <= goal ? "met" : "NOT met")
-	}' "$tmp/bench.csv"
+		split(names, name, "|")
+		printf "%-22s %12s %12s %8s   %s\n", "command", "median (ms)", "cpu (ms)", "ratio", "per round"
+		for (k = 1; k <= n; k++) {
+			rounds = ""
+			for (r = 1; r <= round; r++) {
+				ratio[r] = med[r, k] / med[r, 1]; t[r] = med[r, k]; c[r] = cpu[r, k]
+				rounds = rounds sprintf(" %.3f", ratio[r])
+			}
+			mt = median(t, round); mc = median(c, round); mr = median(ratio, round)
+			printf "%-22s %12.1f %12.1f %8.3f  %s\n", name[k], mt * 1000, mc * 1000, mr, rounds
+			if (k == 2) result = mr
+		}
+		printf "\necc / bare clang = %.3f (median of %d interleaved rounds; goal <= %.2f): %s\n", result, round, goal, (result <= goal ? "met" : "NOT met")
+	}' $(for r in $(seq "$ROUNDS"); do echo "$tmp/round$r.csv"; done)

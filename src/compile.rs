@@ -56,6 +56,27 @@ pub fn find_clang(explicit: Option<&Path>) -> Result<PathBuf, Error> {
     }
 }
 
+/// The libclang that belongs to `clang` (`<llvm>/bin/clang` -> `<llvm>/lib/libclang.so*`).
+/// Loading that exact file spares clang-sys its search of every library directory, which
+/// takes ~300 ms, and keeps libclang's version equal to the compiler's.
+pub fn libclang_for(clang: &Path) -> Option<PathBuf> {
+    let lib = std::fs::canonicalize(clang)
+        .ok()?
+        .parent()?
+        .parent()?
+        .join("lib");
+    let mut names: Vec<String> = std::fs::read_dir(&lib)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            n.starts_with("libclang") && !n.starts_with("libclang-cpp") && n.contains(".so")
+        })
+        .collect();
+    // Prefer the unversioned name, then the shortest (libclang.so.1 over libclang-14.so.14.0.6).
+    names.sort_by_key(|n| (!n.starts_with("libclang.so"), n.len(), n.clone()));
+    names.first().map(|n| lib.join(n))
+}
+
 /// What clang tells about itself that the BPF compile needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Toolchain {

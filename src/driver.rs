@@ -353,7 +353,10 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     let docs_thread = (!req.header_only && has_doc_comments(&source_text)).then(|| {
         let (file, a) = (display.clone(), doc_args(&inv, &tc));
         let pch = doc_pch(&inv, &tc, cache.as_deref(), &source_text, &req.cflags);
-        std::thread::spawn(move || doc::extract(&file, &a, pch.as_ref()))
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            (doc::extract(&file, &a, pch.as_ref()), t.elapsed())
+        })
     });
     log(&format!(
         "{} {}",
@@ -398,8 +401,11 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     }
     let docs: Option<Docs> = match docs_thread.map(|t| t.join()) {
         None => None,
-        Some(Ok(Ok(d))) => Some(d),
-        Some(Ok(Err(e))) => {
+        Some(Ok((Ok(d), took))) => {
+            log(&format!("doc comments parsed in {} ms", took.as_millis()));
+            Some(d)
+        }
+        Some(Ok((Err(e), _))) => {
             if let doc::Error::NoLibclang(detail) = &e {
                 log(&format!("libclang: {detail}"));
             }

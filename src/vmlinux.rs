@@ -75,15 +75,58 @@ pub fn generate(path: &Path, btf: &[u8]) -> Result<String, Error> {
     Ok(text)
 }
 
+/// A name for the file's identity and state (device, inode, size, mtime, ctime): while it
+/// is unchanged, so is the content, and its content hash can be reused without reading
+/// 5 MB of BTF (the idea of ccache's direct mode). ctime changes on every write and cannot
+/// be set by hand, so a rewritten file never matches an old record.
+fn identity_key(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    let canon = std::fs::canonicalize(path).ok()?;
+    let mut h = Sha256::new();
+    h.update(canon.as_os_str().as_encoded_bytes());
+    h.update(
+        format!(
+            "\0{}\0{}\0{}\0{}.{}\0{}.{}\0{}",
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            crate::package::VERSION
+        )
+        .as_bytes(),
+    );
+    Some(crate::compile::hex(&h.finalize())[..32].to_string())
+}
+
 /// Makes sure a `vmlinux.h` for the BTF at `btf_path` exists and returns the directory that
 /// holds it: under `cache` when there is one, else under `scratch` (regenerated every run).
 pub fn ensure(btf_path: &Path, cache: Option<&Path>, scratch: &Path) -> Result<PathBuf, Error> {
+    // Fast path: this exact file was hashed before and its header is cached.
+    let id = cache.and_then(|c| Some(c.join(format!("btf-{}.key", identity_key(btf_path)?))));
+    if let (Some(c), Some(id)) = (cache, &id) {
+        if let Ok(key) = std::fs::read_to_string(id) {
+            let dir = c.join(format!("vmlinux-{}", key.trim()));
+            if key.trim().len() == 32 && dir.join("vmlinux.h").is_file() {
+                return Ok(dir);
+            }
+        }
+    }
     let data = std::fs::read(btf_path).map_err(|e| Error::Read(btf_path.to_path_buf(), e))?;
     let btf = raw_btf(btf_path, &data)?;
     let key = cache_key(btf);
     if let Some(c) = cache {
         let dir = c.join(format!("vmlinux-{key}"));
+        let remember = || {
+            if let Some(id) = &id {
+                let _ = crate::fsutil::write_atomic(id, key.as_bytes());
+            }
+        };
         if dir.join("vmlinux.h").is_file() {
+            remember();
             return Ok(dir);
         }
         let text = generate(btf_path, btf)?;
@@ -91,6 +134,7 @@ pub fn ensure(btf_path: &Path, cache: Option<&Path>, scratch: &Path) -> Result<P
         let written = std::fs::create_dir_all(&dir)
             .and_then(|_| crate::fsutil::write_atomic(&dir.join("vmlinux.h"), text.as_bytes()));
         if written.is_ok() {
+            remember();
             return Ok(dir);
         }
         return write_scratch(scratch, &text);

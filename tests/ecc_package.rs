@@ -427,16 +427,30 @@ fn btf_option_uses_the_given_file() {
          __attribute__((section(\"tp/sched/sched_process_exec\"), used)) int f(void *ctx) { return g.c; }\n",
     )
     .expect("write");
-    let btf = repo().join("testdata/types.bpf.o");
-    let run = ecc_ok(
-        dir.path(),
-        &["k.bpf.c", "--btf", btf.to_str().expect("utf-8")],
-    );
+    // A copy, so that it can be rewritten below.
+    let btf = dir.path().join("other.btf");
+    std::fs::copy(repo().join("testdata/types.bpf.o"), &btf).expect("copy");
+    let btf_s = btf.to_str().expect("utf-8");
+    let run = ecc_ok(dir.path(), &["k.bpf.c", "--btf", btf_s]);
     assert!(
         dir.path().join("package.json").is_file(),
         "{}",
         stderr(&run)
     );
+    ecc_ok(dir.path(), &["k.bpf.c", "--btf", btf_s]);
+    // The same path with other content: the cached vmlinux.h must not be reused.
+    std::fs::write(
+        &btf,
+        std::fs::read(repo().join("testdata/perf.bpf.o")).expect("read"),
+    )
+    .expect("rewrite");
+    let stale = ecc(dir.path(), &["k.bpf.c", "--btf", btf_s]);
+    assert_eq!(
+        stale.status.code(),
+        Some(1),
+        "a rewritten --btf file reused the old vmlinux.h"
+    );
+    assert!(stderr(&stale).contains("packed_bits"), "{}", stderr(&stale));
     if Path::new("/sys/kernel/btf/vmlinux").exists() {
         let without = ecc(dir.path(), &["k.bpf.c"]);
         assert_eq!(

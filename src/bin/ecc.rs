@@ -92,6 +92,16 @@ fn main() -> ExitCode {
 }
 
 fn compile(cli: Cli) -> Result<()> {
+    // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
+    // here, before any thread exists, because it sets an environment variable.
+    if std::env::var_os("LIBCLANG_PATH").is_none() {
+        let lib = ecc::compile::find_clang(cli.clang_bin.as_deref())
+            .ok()
+            .and_then(|c| ecc::compile::libclang_for(&c));
+        if let Some(lib) = lib {
+            std::env::set_var("LIBCLANG_PATH", lib);
+        }
+    }
     let mut cflags: Vec<String> = cli
         .additional_cflags
         .iter()
