@@ -199,63 +199,157 @@ fn doc_pch(
     })
 }
 
-/// Runs the whole compile. `log` receives verbose progress lines.
-pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
-    let t0 = Instant::now();
-    let step = |what: &str| log(&format!("[{:>4} ms] {what}", t0.elapsed().as_millis()));
-    if req.wasm_header && !req.package_json {
-        return Err(Error::Usage("--wasm-header embeds package.json and cannot be combined with --no-generate-package-json"));
-    }
-    let cwd = std::env::current_dir().map_err(|e| Error::Read(".".into(), e))?;
-    let src_shown = show(&req.source);
+/// The source and the event header, read and checked.
+struct Inputs {
+    source_text: Vec<u8>,
+    header: Option<PathBuf>,
+    header_text: Option<String>,
+    /// The header's structs, in header order.
+    structs: Vec<String>,
+}
+
+fn read_inputs(req: &Request) -> Result<Inputs, Error> {
     if !req.source.is_file() {
-        return Err(Error::Missing(src_shown));
+        return Err(Error::Missing(show(&req.source)));
     }
-    let source_text = std::fs::read(&req.source).map_err(|e| Error::Read(src_shown.clone(), e))?;
+    let source_text = std::fs::read(&req.source).map_err(|e| Error::Read(show(&req.source), e))?;
+    // --header-only: the source is the header.
     let header = if req.header_only {
         Some(req.source.clone())
     } else {
         req.header.clone()
     };
-    let mut header_text = None;
-    let mut structs = Vec::new();
+    let mut inputs = Inputs {
+        source_text,
+        header: header.clone(),
+        header_text: None,
+        structs: Vec::new(),
+    };
     if let Some(h) = &header {
         if !h.is_file() {
             return Err(Error::Missing(show(h)));
         }
         let text = std::fs::read_to_string(h).map_err(|e| Error::Read(show(h), e))?;
-        structs = export::header_structs(&text);
-        if structs.is_empty() {
+        inputs.structs = export::header_structs(&text);
+        if inputs.structs.is_empty() {
             return Err(Error::NoStructs(show(h)));
         }
-        header_text = Some(text);
+        inputs.header_text = Some(text);
     }
-    let arch = match &req.target_arch {
-        Some(a) => compile::target_arch(a).ok_or_else(|| Error::Arch(a.clone()))?,
-        None => compile::host_arch(),
-    };
+    Ok(inputs)
+}
 
-    // Outputs: fail on an unwritable directory before spending a compile on it.
+/// Creates the output directory and checks that files can be made in it, before a compile
+/// is spent on it. Returns the directory as the user named it and as a usable path.
+fn prepare_out_dir(req: &Request) -> Result<(PathBuf, PathBuf), Error> {
     let source_dir = req
         .source
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let out_dir = req.output_dir.clone().unwrap_or_else(|| source_dir.clone());
-    let out_dir_fs = if out_dir.as_os_str().is_empty() {
+    let out_dir = req.output_dir.clone().unwrap_or(source_dir);
+    let usable = if out_dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
         out_dir.clone()
     };
-    std::fs::create_dir_all(&out_dir_fs)
+    std::fs::create_dir_all(&usable)
         .and_then(|_| {
             tempfile::Builder::new()
                 .prefix(".ecc-")
-                .tempfile_in(&out_dir_fs)
+                .tempfile_in(&usable)
                 .map(drop)
         })
-        .map_err(|e| Error::OutputDir(show(&out_dir_fs), e))?;
+        .map_err(|e| Error::OutputDir(show(&usable), e))?;
+    Ok((out_dir, usable))
+}
 
+/// libbpf's headers: an explicit directory must have them; otherwise they must be where clang
+/// will look, when the source uses any.
+fn check_libbpf(req: &Request, tc: &Toolchain, source_text: &[u8]) -> Result<(), Error> {
+    if let Some(d) = &req.libbpf_include {
+        if !d.join("bpf/bpf_helpers.h").is_file() {
+            return Err(Error::BadLibbpfDir(show(d)));
+        }
+        return Ok(());
+    }
+    if !source_text.windows(4).any(|w| w == b"bpf/") {
+        return Ok(());
+    }
+    let source_dir = req.source.parent().filter(|p| !p.as_os_str().is_empty());
+    let mut dirs = user_include_dirs(&req.cflags);
+    dirs.push(source_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf));
+    dirs.extend(tc.system_includes.iter().cloned());
+    match find_libbpf(&dirs) {
+        Some(_) => Ok(()),
+        None => Err(Error::NoLibbpf("bpf/bpf_helpers.h".into())),
+    }
+}
+
+/// The directory of the `vmlinux.h` for the requested (or running) kernel's BTF, if any.
+fn vmlinux_dir(
+    req: &Request,
+    cache: Option<&Path>,
+    scratch: &Path,
+    log: &dyn Fn(&str),
+) -> Result<Option<PathBuf>, Error> {
+    let btf_path = match &req.btf {
+        Some(p) if !p.is_file() => return Err(Error::Missing(show(p))),
+        Some(p) => p.clone(),
+        None => match Some(PathBuf::from(vmlinux::KERNEL_BTF)).filter(|p| p.exists()) {
+            Some(p) => p,
+            None => {
+                log("no kernel BTF at /sys/kernel/btf/vmlinux: vmlinux.h is not available (use --btf FILE)");
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Some(vmlinux::ensure(&btf_path, cache, scratch)?))
+}
+
+type DocsThread = std::thread::JoinHandle<(Result<Docs, doc::Error>, std::time::Duration)>;
+
+/// Waits for the doc-comment parse; a failure is a warning, never an error.
+fn join_docs(
+    thread: Option<DocsThread>,
+    warnings: &mut Vec<String>,
+    log: &dyn Fn(&str),
+) -> Option<Docs> {
+    match thread?.join() {
+        Ok((Ok(d), took)) => {
+            log(&format!("doc comments parsed in {} ms", took.as_millis()));
+            Some(d)
+        }
+        Ok((Err(e), _)) => {
+            if let doc::Error::NoLibclang(detail) = &e {
+                log(&format!("libclang: {detail}"));
+            }
+            warnings.push(e.to_string());
+            None
+        }
+        Err(_) => {
+            warnings.push("the doc-comment parser crashed; the package has no doc comments".into());
+            None
+        }
+    }
+}
+
+/// Runs the whole compile. `log` receives verbose progress lines.
+pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
+    let t0 = Instant::now();
+    let step = |what: &str| log(&format!("[{:>4} ms] {what}", t0.elapsed().as_millis()));
+    if req.wasm_header && !req.package_json {
+        return Err(Error::Usage(
+            "--wasm-header embeds package.json and cannot be combined with --no-generate-package-json",
+        ));
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::Read(".".into(), e))?;
+    let inputs = read_inputs(req)?;
+    let arch = match &req.target_arch {
+        Some(a) => compile::target_arch(a).ok_or_else(|| Error::Arch(a.clone()))?,
+        None => compile::host_arch(),
+    };
+    let (out_dir, out_dir_fs) = prepare_out_dir(req)?;
     let cache = req.cache_dir.clone().or_else(vmlinux::cache_root);
     let clang = compile::find_clang(req.clang.as_deref())?;
     let tc = compile::probe(&clang, cache.as_deref())?;
@@ -264,41 +358,13 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         clang.display(),
         tc.system_includes.len()
     ));
-
-    // libbpf's headers: an explicit directory must have them; otherwise look where clang will.
-    if let Some(d) = &req.libbpf_include {
-        if !d.join("bpf/bpf_helpers.h").is_file() {
-            return Err(Error::BadLibbpfDir(show(d)));
-        }
-    } else if source_text.windows(4).any(|w| w == b"bpf/") {
-        let mut dirs = user_include_dirs(&req.cflags);
-        dirs.push(if source_dir.as_os_str().is_empty() {
-            ".".into()
-        } else {
-            source_dir.clone()
-        });
-        dirs.extend(tc.system_includes.iter().cloned());
-        if find_libbpf(&dirs).is_none() {
-            return Err(Error::NoLibbpf("bpf/bpf_helpers.h".into()));
-        }
-    }
+    check_libbpf(req, &tc, &inputs.source_text)?;
 
     let scratch = tempfile::Builder::new()
         .prefix("ecc-")
         .tempdir()
         .map_err(|e| Error::Write(std::env::temp_dir().display().to_string(), e))?;
-    let btf_path = match &req.btf {
-        Some(p) if !p.is_file() => return Err(Error::Missing(show(p))),
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from(vmlinux::KERNEL_BTF)).filter(|p| p.exists()),
-    };
-    let vmlinux_dir = match &btf_path {
-        Some(p) => Some(vmlinux::ensure(p, cache.as_deref(), scratch.path())?),
-        None => {
-            log("no kernel BTF at /sys/kernel/btf/vmlinux: vmlinux.h is not available (use --btf FILE)");
-            None
-        }
-    };
+    let vmlinux_dir = vmlinux_dir(req, cache.as_deref(), scratch.path(), log)?;
     step(&format!(
         "vmlinux.h: {}",
         vmlinux_dir.as_deref().map_or("none".into(), show)
@@ -306,42 +372,44 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
 
     // The wrapper names the source relative to the working directory, so diagnostics point at
     // it and no absolute path reaches the object's line info.
-    let abs_source = compile::absolute(&req.source, &cwd);
-    let display = show(&compile::relative_to(&abs_source, &cwd));
+    let display = show(&compile::relative_to(
+        &compile::absolute(&req.source, &cwd),
+        &cwd,
+    ));
     let display_dir = Path::new(&display)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let include = match (&header, &header_text) {
+    let include = match (&inputs.header, &inputs.header_text) {
         (Some(h), Some(text)) if !req.header_only && compile::has_include_guard(text) => {
             Some(show(&compile::absolute(h, &cwd)))
         }
         _ => None,
     };
-    // Named like the source, which is the name clang gives the object's STT_FILE symbol.
+    // Named like the source, so that what clang derives from the file name matches a direct
+    // compile; in a directory of its own, so that no other file shadows the user's includes.
     let wrapper_dir = scratch.path().join("src");
     let wrapper = wrapper_dir.join(
         req.source
             .file_name()
             .unwrap_or(std::ffi::OsStr::new("prog.bpf.c")),
     );
+    let wrapper_text = compile::wrapper_source(
+        &display,
+        &inputs.source_text,
+        include.as_deref(),
+        &inputs.structs,
+    );
     std::fs::create_dir(&wrapper_dir)
-        .and_then(|_| {
-            std::fs::write(
-                &wrapper,
-                compile::wrapper_source(&display, &source_text, include.as_deref(), &structs),
-            )
-        })
+        .and_then(|_| std::fs::write(&wrapper, wrapper_text))
         .map_err(|e| Error::Write(show(&wrapper), e))?;
-    let mut cflags = Vec::new();
-    cflags.extend(req.cflags.iter().cloned());
     let inv = Invocation {
         arch: arch.to_string(),
         source_dir: display_dir,
         vmlinux_dir,
         libbpf_include: req.libbpf_include.clone(),
         system_includes: tc.system_includes.clone(),
-        user_flags: cflags,
+        user_flags: req.cflags.clone(),
         scratch_dir: scratch.path().to_path_buf(),
         input: wrapper.clone(),
         output: scratch.path().join("out.o"),
@@ -350,22 +418,22 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     let args = compile::clang_args(&inv);
 
     // Doc comments on a thread, concurrently with the compile.
-    let docs_thread = (!req.header_only && has_doc_comments(&source_text)).then(|| {
+    let docs_thread = (!req.header_only && has_doc_comments(&inputs.source_text)).then(|| {
         let (file, a) = (display.clone(), doc_args(&inv, &tc));
-        let pch = doc_pch(&inv, &tc, cache.as_deref(), &source_text, &req.cflags);
+        let pch = doc_pch(
+            &inv,
+            &tc,
+            cache.as_deref(),
+            &inputs.source_text,
+            &req.cflags,
+        );
         std::thread::spawn(move || {
             let t = Instant::now();
             (doc::extract(&file, &a, pch.as_ref()), t.elapsed())
         })
     });
-    log(&format!(
-        "{} {}",
-        clang.display(),
-        args.iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
+    let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
+    log(&format!("{} {}", clang.display(), shown.join(" ")));
     compile::run(&clang, &args, &display)?;
     step("compiled");
 
@@ -387,8 +455,8 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     }
 
     let mut warnings = Vec::new();
-    let (exports, missing) = export::export_types(&obj.btf, &structs);
-    if let Some(h) = &header {
+    let (exports, missing) = export::export_types(&obj.btf, &inputs.structs);
+    if let Some(h) = &inputs.header {
         if exports.is_empty() {
             return Err(Error::NoExports(show(h), missing.join(", ")));
         }
@@ -399,30 +467,13 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
             ));
         }
     }
-    let docs: Option<Docs> = match docs_thread.map(|t| t.join()) {
-        None => None,
-        Some(Ok((Ok(d), took))) => {
-            log(&format!("doc comments parsed in {} ms", took.as_millis()));
-            Some(d)
-        }
-        Some(Ok((Err(e), _))) => {
-            if let doc::Error::NoLibclang(detail) = &e {
-                log(&format!("libclang: {detail}"));
-            }
-            warnings.push(e.to_string());
-            None
-        }
-        Some(Err(_)) => {
-            warnings.push("the doc-comment parser crashed; the package has no doc comments".into());
-            None
-        }
-    };
+    let docs = join_docs(docs_thread, &mut warnings, log);
     step("docs");
 
     let stem = object_stem(&req.source);
     let obj_file = format!("{stem}.bpf.o");
-    let obj_name = package::obj_name(&obj_file);
-    let (meta, meta_warnings) = package::build_meta(&obj, &obj_name, docs.as_ref(), exports);
+    let (meta, meta_warnings) =
+        package::build_meta(&obj, &package::obj_name(&obj_file), docs.as_ref(), exports);
     warnings.extend(meta_warnings.into_iter().map(|w| format!("{display}: {w}")));
 
     let out = |name: &str| out_dir.join(name);
@@ -444,17 +495,15 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         files.push((out("package.json"), json.into_bytes()));
     }
     if req.header_only {
-        if let Some(text) = wasm_layout_header(&obj, &structs) {
+        if let Some(text) = wasm_layout_header(&obj, &inputs.structs) {
             files.push((out(&format!("{stem}.wasm.h")), text.into_bytes()));
         }
     }
     if let Some(dep) = &req.depfile {
         let clang_dep = std::fs::read_to_string(scratch.path().join("out.d")).unwrap_or_default();
         let targets: Vec<String> = files.iter().map(|(p, _)| show(p)).collect();
-        files.push((
-            dep.clone(),
-            compile::rewrite_depfile(&clang_dep, &wrapper, &targets, &display).into_bytes(),
-        ));
+        let text = compile::rewrite_depfile(&clang_dep, &wrapper, &targets, &display);
+        files.push((dep.clone(), text.into_bytes()));
     }
     crate::fsutil::write_all_atomic(&files).map_err(|e| Error::Write(show(&out_dir_fs), e))?;
     step("written");
