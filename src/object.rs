@@ -145,21 +145,7 @@ pub fn is_elf(data: &[u8]) -> bool {
 
 impl<'a> Object<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Object<'a>, Error> {
-        if !is_elf(data) {
-            return Err(Error::at(0, "not an ELF file"));
-        }
-        if data.len() < 64 {
-            return Err(Error::at(0, "truncated ELF header"));
-        }
-        if data[4] != 2 {
-            return Err(Error::at(4, "not a 64-bit ELF file, so not a BPF object"));
-        }
-        if data[5] != 1 {
-            return Err(Error::at(
-                5,
-                "big-endian ELF; only little-endian BPF objects are supported",
-            ));
-        }
+        check_ident(data)?;
         let machine = u16::from_le_bytes([data[18], data[19]]);
         if machine != EM_BPF {
             return Err(Error::at(
@@ -491,9 +477,46 @@ fn kconfig_align(btf: &Btf<'_>, id: u32) -> u64 {
     }
 }
 
+/// The ELF identification bytes we can read: a complete 64-bit little-endian header.
+fn check_ident(data: &[u8]) -> Result<(), Error> {
+    if !is_elf(data) {
+        return Err(Error::at(0, "not an ELF file"));
+    }
+    if data.len() < 64 {
+        return Err(Error::at(0, "truncated ELF header"));
+    }
+    if data[4] != 2 {
+        return Err(Error::at(4, "not a 64-bit ELF file, so not a BPF object"));
+    }
+    if data[5] != 1 {
+        return Err(Error::at(
+            5,
+            "big-endian ELF; only little-endian BPF objects are supported",
+        ));
+    }
+    // A cut-off file loses its section headers first; say so at e_shoff rather than at 0.
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap_or([0; 8]));
+    let shentsize = u64::from(u16::from_le_bytes([data[0x3a], data[0x3b]]));
+    let shnum = u64::from(u16::from_le_bytes([data[0x3c], data[0x3d]])).max(1);
+    let end = shentsize
+        .checked_mul(shnum)
+        .and_then(|n| n.checked_add(shoff));
+    if shoff != 0 && end.is_none_or(|e| e > data.len() as u64) {
+        return Err(Error::at(
+            0x28,
+            format!(
+                "ELF section headers at {shoff} run past the end of the file ({} bytes); truncated?",
+                data.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Just the `.BTF` section of an ELF file and its file offset, for tools that dump BTF from
 /// objects that need not be complete BPF programs.
 pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
+    check_ident(data)?;
     let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
         .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
     let sec = elf

@@ -61,6 +61,19 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                     let at = tail + j * 12;
                     name(u32_at(rec, TYPE_HEADER_LEN + j * 12), at)?;
                     ty_ref(m.type_id, at + 4)?;
+                    // As the kernel requires; emitters then never pad past the record.
+                    let end = u64::from(m.bit_offset) + u64::from(m.bitfield_size);
+                    if end > u64::from(t.size()) * 8 {
+                        return Err(Error::at(
+                            at + 8,
+                            format!(
+                                "type [{id}]: member {j} at bit {} lies outside the {}-byte {}",
+                                m.bit_offset,
+                                t.size(),
+                                kind.raw_name()
+                            ),
+                        ));
+                    }
                 }
             }
             Kind::Enum | Kind::Enum64 => {
