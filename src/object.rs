@@ -172,7 +172,8 @@ impl<'a> Object<'a> {
             None => None,
         };
         let programs = find_programs(&sections, &symbols);
-        let maps = read_maps(&btf, btf_offset)?;
+        let mut maps = read_maps(&btf, btf_offset)?;
+        sort_maps_by_offset(&mut maps, &sections, &symbols);
         let datasecs = read_datasecs(&btf, &sections, &symbols)?;
         let license = sections
             .iter()
@@ -236,7 +237,11 @@ fn read_sections(
         let nobits = s.kind() == object::SectionKind::UninitializedData;
         let (file_offset, size) = match s.file_range() {
             Some((off, len)) => (off, len),
-            None => (0, s.size()),
+            // SHT_NOBITS still has an sh_offset, which Wasm skeletons report for `.bss`.
+            None => {
+                use object::read::elf::SectionHeader as _;
+                (s.elf_section_header().sh_offset(elf.endian()), s.size())
+            }
         };
         out.push(Section {
             index: s.index().0,
@@ -356,6 +361,19 @@ fn read_maps(btf: &Btf<'_>, btf_offset: usize) -> Result<Vec<MapDef>, Error> {
         maps.push(m);
     }
     Ok(maps)
+}
+
+/// libbpf orders BTF-defined maps by their offset in `.maps`, which need not be the BTF order.
+fn sort_maps_by_offset(maps: &mut [MapDef], sections: &[Section], symbols: &[Symbol]) {
+    let Some(sec) = sections.iter().find(|s| s.name == ".maps") else {
+        return;
+    };
+    maps.sort_by_key(|m| {
+        symbols
+            .iter()
+            .find(|s| s.section == Some(sec.index) && s.name == m.name)
+            .map_or(u64::MAX, |s| s.value)
+    });
 }
 
 fn data_kind(name: &str) -> Option<DataKind> {
