@@ -79,6 +79,8 @@ pub enum Error {
     Object(String, crate::object::Error),
     #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
     NoPrograms(String),
+    #[error("{0}: cannot lay out the Wasm header: {1}")]
+    WasmHeader(String, String),
     #[error("cannot write the outputs to {0}: {1}")]
     Write(String, std::io::Error),
 }
@@ -495,9 +497,8 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         files.push((out("package.json"), json.into_bytes()));
     }
     if req.header_only {
-        if let Some(text) = wasm_layout_header(&obj, &inputs.structs) {
-            files.push((out(&format!("{stem}.wasm.h")), text.into_bytes()));
-        }
+        let text = wasm_layout_header(&obj, &obj_file, &inputs.structs)?;
+        files.push((out(&format!("{stem}.wasm.h")), text.into_bytes()));
     }
     if let Some(dep) = &req.depfile {
         let clang_dep = std::fs::read_to_string(scratch.path().join("out.d")).unwrap_or_default();
@@ -513,11 +514,17 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     })
 }
 
-/// The Wasm-layout header for `--header-only` (`<name>.wasm.h`), from the object's BTF and
-/// the header's struct names.
-// TODO(lead): connect the layout engine's emitter here; until then no `.wasm.h` is written.
-fn wasm_layout_header(_obj: &Object<'_>, _structs: &[String]) -> Option<String> {
-    None
+/// The Wasm-layout header for `--header-only` (`<name>.wasm.h`): the header's structs as
+/// the layout engine lays them out for wasm32, from the compiled object's BTF.
+fn wasm_layout_header(
+    obj: &Object<'_>,
+    obj_file: &str,
+    structs: &[String],
+) -> Result<String, Error> {
+    let names: Vec<String> = structs.iter().map(|s| format!("struct {s}")).collect();
+    let guard = crate::emit::wasm::guard_for(obj_file);
+    crate::emit::wasm::header_for(&obj.btf, crate::layout::Selection::Types(&names), &guard)
+        .map_err(|e| Error::WasmHeader(obj_file.to_string(), e.to_string()))
 }
 
 /// `llvm-strip -g` as a process, for `--llvm-strip-bin`.

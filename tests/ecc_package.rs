@@ -292,6 +292,14 @@ fn header_only_compiles_header_structs() {
         package["meta"]["export_types"].as_array().map(Vec::len),
         Some(3)
     );
+    // The Wasm-layout header for the same structs compiles for wasm32, asserts included.
+    let wasm_h = out.path().join("maps.wasm.h");
+    let text = std::fs::read_to_string(&wasm_h).expect("maps.wasm.h");
+    for s in ["struct event", "struct stats", "struct hist"] {
+        assert!(text.contains(s), "{s} missing from maps.wasm.h");
+    }
+    let (ok, err) = wasm_syntax_check(&wasm_h);
+    assert!(ok, "{err}");
 }
 
 /// Doc comments: descriptions (multi-line joined), @cmdarg, @sample, attach options and
