@@ -191,6 +191,33 @@ fn section_warning(name: &str, kind: DataKind, vars: &[VariableMeta]) -> String 
     )
 }
 
+const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
+const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+
+/// The runtime exports the last map that has `@sample`, is a ring buffer or is a perf event
+/// array, and decodes ring buffer and perf samples with `export_types[0]`: without an event
+/// header it rejects the package.
+fn export_map_warning(obj: &Object<'_>, maps: &[MapMeta], no_exports: bool) -> Option<String> {
+    let exported = maps.iter().rev().find_map(|m| {
+        if m.extra.contains_key("sample") {
+            return Some((m, None));
+        }
+        let def = obj.maps.iter().find(|d| d.name == m.name)?;
+        match def.map_type {
+            Some(BPF_MAP_TYPE_RINGBUF) => Some((m, Some("ring buffer"))),
+            Some(BPF_MAP_TYPE_PERF_EVENT_ARRAY) => Some((m, Some("perf event array"))),
+            _ => None,
+        }
+    })?;
+    match exported {
+        (m, Some(kind)) if no_exports => Some(format!(
+            "map {} is a {kind}, so the eunomia runtime decodes its events with the first struct of              the event header, but none was given; pass it: ecc <source> <header.h>",
+            m.name
+        )),
+        _ => None,
+    }
+}
+
 /// Builds the meta from the final (stripped) object. Returns the warnings to show the user.
 pub fn build_meta(
     obj: &Object<'_>,
@@ -280,6 +307,9 @@ pub fn build_meta(
             name: d.name.clone(),
             variables,
         });
+    }
+    if let Some(w) = export_map_warning(obj, &maps, export_types.is_empty()) {
+        warnings.push(w);
     }
     let doc = var_doc("LICENSE").map(|d| {
         // The runtime reads these as strings.

@@ -265,3 +265,23 @@ fn success_leaves_only_outputs() {
         listing(c.tmp.path())
     );
 }
+
+/// A ring buffer without an event header makes a package the runtime rejects: ecc says so
+/// (and still writes it, as the original did).
+#[test]
+fn ring_buffer_without_header_warns() {
+    let src = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\
+        struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(\".maps\");\n\
+        char LICENSE[] SEC(\"license\") = \"GPL\";\n\
+        SEC(\"tp/sched/sched_process_exec\") int f(void *ctx) { int *e = bpf_ringbuf_reserve(&events, 4, 0); if (e) { *e = 1; bpf_ringbuf_submit(e, 0); } return 0; }\n";
+    let c = Case::new("w-ringbuf", &[("rb.bpf.c", src)]);
+    let out = ecc(c.dir.path(), &["rb.bpf.c"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("ecc: warning: rb.bpf.c: map events is a ring buffer"),
+        "{err}"
+    );
+}
