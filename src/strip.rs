@@ -35,6 +35,8 @@ const SHT_GROUP: u32 = 17;
 const SHT_SYMTAB_SHNDX: u32 = 18;
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
 const STT_FILE: u8 = 4;
+/// Far above anything a compiler emits for BPF; bounds the padding a crafted file can ask for.
+const MAX_ALIGN: u64 = 1 << 16;
 const SHN_LORESERVE: u16 = 0xff00;
 const SHN_XINDEX: u16 = 0xffff;
 
@@ -165,6 +167,16 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
                 )
             })
     };
+    // Alignment is padded out byte by byte below: refuse absurd values.
+    if let Some(i) = (0..shnum).find(|&i| {
+        let a = shdrs[i].addralign;
+        a > MAX_ALIGN || (a > 1 && !a.is_power_of_two())
+    }) {
+        return Err(err(
+            hdr_off(i) + 48,
+            format!("section {i} has a bad alignment {}", shdrs[i].addralign),
+        ));
+    }
     if shstrndx >= shnum {
         return Err(err(62, "section name table index out of range"));
     }
