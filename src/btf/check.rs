@@ -1,175 +1,211 @@
 //! Up-front validation of a BTF blob: every string offset and type id a record holds is in
 //! range, integers are well-formed, and no reference chain loops back on itself.
+//!
+//! Both passes read the records directly (one linear walk, then two depth-first searches
+//! over the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going
+//! through `Btf::ty` for each would dominate parsing.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::{Btf, Error};
 
 pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     let count = btf.type_count();
+    let name = |id: u32, name_off: u32, at: usize| -> Result<(), Error> {
+        match btf.is_valid_str(name_off) {
+            true => Ok(()),
+            false => Err(Error::at(
+                at,
+                format!("type [{id}]: bad string offset {name_off}"),
+            )),
+        }
+    };
+    let ty_ref = |id: u32, tid: u32, at: usize| -> Result<(), Error> {
+        match tid < count {
+            true => Ok(()),
+            false => Err(Error::at(
+                at,
+                format!("type [{id}] refers to type id {tid}, but there are only {count}"),
+            )),
+        }
+    };
+    let mut kinds = Vec::with_capacity(btf.offsets.len());
     for (i, &off) in btf.offsets.iter().enumerate() {
         let id = btf.first_id + i as u32;
         let pos = types_pos + off as usize;
-        let rec = &btf.types[off as usize..];
-        let t = btf
-            .ty(id)
-            .ok_or_else(|| Error::at(pos, format!("type [{id}] is unreadable")))?;
-        let kind = t.kind();
-        let name = |name_off: u32, at: usize| -> Result<(), Error> {
-            match btf.is_valid_str(name_off) {
-                true => Ok(()),
-                false => Err(Error::at(
-                    at,
-                    format!("type [{id}]: bad string offset {name_off}"),
-                )),
-            }
-        };
-        let ty_ref = |tid: u32, at: usize| -> Result<(), Error> {
-            if tid < count {
-                Ok(())
-            } else {
-                Err(Error::at(
-                    at,
-                    format!("type [{id}] refers to type id {tid}, but there are only {count}"),
-                ))
-            }
-        };
-        name(t.name_off(), pos)?;
-        if kind.has_type_ref() {
-            ty_ref(t.type_id(), pos + 8)?;
-        }
+        let rec = record(btf, off);
+        let info = u32_at(rec, 4);
+        // `index_types` accepted only known kinds.
+        let kind = Kind::from_raw((info >> 24) & 0x1f).unwrap_or(Kind::Void);
+        let vlen = (info & 0xffff) as usize;
+        let word2 = u32_at(rec, 8);
         let tail = pos + TYPE_HEADER_LEN;
+        let at = |j: usize| u32_at(rec, TYPE_HEADER_LEN + j);
+        kinds.push(kind);
+        name(id, u32_at(rec, 0), pos)?;
+        if kind.has_type_ref() {
+            ty_ref(id, word2, pos + 8)?;
+        }
         match kind {
             Kind::Int => {
-                let info = t.int().unwrap_or_default();
-                let size = t.size();
-                if !matches!(size, 1 | 2 | 4 | 8 | 16)
-                    || u32::from(info.bits) + u32::from(info.offset) > size * 8
-                {
+                let (size, v) = (word2, at(0));
+                let (bits, offset) = (v & 0xff, (v >> 16) & 0xff);
+                if !matches!(size, 1 | 2 | 4 | 8 | 16) || bits + offset > size * 8 {
                     return Err(Error::at(
                         pos,
-                        format!("type [{id}]: bad INT size {size} / bits {}", info.bits),
+                        format!("type [{id}]: bad INT size {size} / bits {bits}"),
                     ));
                 }
             }
             Kind::Array => {
-                let a = t.array().unwrap_or_default();
-                ty_ref(a.elem, tail)?;
-                ty_ref(a.index, tail + 4)?;
+                ty_ref(id, at(0), tail)?;
+                ty_ref(id, at(4), tail + 4)?;
             }
             Kind::Struct | Kind::Union => {
-                for (j, m) in t.member_layout().enumerate() {
-                    let at = tail + j * 12;
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * 12), at)?;
-                    ty_ref(m.type_id, at + 4)?;
+                for j in (0..vlen * 12).step_by(12) {
+                    name(id, at(j), tail + j)?;
+                    ty_ref(id, at(j + 4), tail + j + 4)?;
                 }
             }
             Kind::Enum | Kind::Enum64 => {
                 let stride = if kind == Kind::Enum { 8 } else { 12 };
-                for j in 0..t.vlen() {
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * stride), tail + j * stride)?;
+                for j in (0..vlen * stride).step_by(stride) {
+                    name(id, at(j), tail + j)?;
                 }
             }
             Kind::FuncProto => {
-                for (j, p) in t.param_types().enumerate() {
-                    let at = tail + j * 8;
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * 8), at)?;
-                    ty_ref(p, at + 4)?;
+                for j in (0..vlen * 8).step_by(8) {
+                    name(id, at(j), tail + j)?;
+                    ty_ref(id, at(j + 4), tail + j + 4)?;
                 }
             }
-            Kind::Func if btf.ty(t.type_id()).map(|p| p.kind()) != Some(Kind::FuncProto) => {
+            Kind::Func if btf.ty(word2).map(|p| p.kind()) != Some(Kind::FuncProto) => {
                 return Err(Error::at(
                     pos + 8,
                     format!("FUNC [{id}] does not point to a FUNC_PROTO"),
                 ));
             }
             Kind::Datasec => {
-                for (j, v) in t.datasec_vars().enumerate() {
-                    ty_ref(v.type_id, tail + j * 12)?;
+                for j in (0..vlen * 12).step_by(12) {
+                    ty_ref(id, at(j), tail + j)?;
                 }
             }
             _ => {}
         }
     }
-    check_loops(btf, types_pos)
+    check_loops(btf, &kinds, types_pos)
 }
 
-/// Edges a type's own definition depends on by value (size or name resolution).
-fn strong_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
-    match t.kind() {
-        Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-            out.push(t.type_id())
+/// The record at `off` in the type section (offsets come from `index_types`).
+fn record<'a>(btf: &Btf<'a>, off: u32) -> &'a [u8] {
+    btf.types.get(off as usize..).unwrap_or_default()
+}
+
+/// The two reference graphs a loop is rejected in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Graph {
+    /// Edges a type's own definition depends on by value (size or name resolution).
+    Strong,
+    /// Edges that printing a type's name follows: everything but named composite bodies.
+    Naming,
+}
+
+impl Graph {
+    /// Whether a type of `kind` has no out-edges, so it can never be part of a loop.
+    fn is_leaf(self, kind: Kind) -> bool {
+        use Kind::*;
+        match self {
+            Graph::Strong => !matches!(
+                kind,
+                Typedef | Const | Volatile | Restrict | TypeTag | Var | DeclTag | Array | Struct
+                    | Union
+            ),
+            Graph::Naming => matches!(
+                kind,
+                Void | Int | Float | Datasec | Struct | Union | Enum | Enum64 | Fwd
+            ),
         }
-        Kind::Var | Kind::DeclTag => out.push(t.type_id()),
-        Kind::Array => out.extend(t.array().map(|a| a.elem)),
-        Kind::Struct | Kind::Union => out.extend(t.member_layout().map(|m| m.type_id)),
-        _ => {}
+    }
+
+    /// Calls `f` on each out-edge of the record `rec` (of `kind`), in record order.
+    fn edges(self, kind: Kind, rec: &[u8], mut f: impl FnMut(u32)) {
+        let vlen = (u32_at(rec, 4) & 0xffff) as usize;
+        let tail = |j: usize| u32_at(rec, TYPE_HEADER_LEN + j);
+        match kind {
+            Kind::Array => f(tail(0)),
+            Kind::Struct | Kind::Union => {
+                (0..vlen * 12).step_by(12).for_each(|j| f(tail(j + 4)));
+            }
+            Kind::FuncProto => {
+                f(u32_at(rec, 8));
+                (0..vlen * 8).step_by(8).for_each(|j| f(tail(j + 4)));
+            }
+            // Everything else that is not a leaf has one edge: its type id.
+            _ => f(u32_at(rec, 8)),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Graph::Strong => "contains itself",
+            Graph::Naming => "refers to itself through a loop of pointers/modifiers",
+        }
     }
 }
 
-/// Edges that printing a type's name follows: everything but named composite bodies.
-fn naming_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
-    match t.kind() {
-        Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd => {}
-        Kind::Ptr | Kind::Func => out.push(t.type_id()),
-        Kind::FuncProto => {
-            out.push(t.type_id());
-            out.extend(t.param_types());
-        }
-        _ => strong_edges(t, out),
-    }
-}
+const UNVISITED: u8 = 0;
+const ON_PATH: u8 = 1;
+const DONE: u8 = 2;
 
-/// Rejects cycles in either edge set with an iterative DFS (no recursion on hostile input).
-fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
-    type EdgeFn = fn(&super::Ty<'_>, &mut Vec<u32>);
-    let edge_sets: [(EdgeFn, &str); 2] = [
-        (strong_edges, "contains itself"),
-        (
-            naming_edges,
-            "refers to itself through a loop of pointers/modifiers",
-        ),
-    ];
+/// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input).
+/// Roots are taken in id order and a node's edges last-first, so the loop reported is
+/// always the same one for the same blob.
+fn check_loops(btf: &Btf<'_>, kinds: &[Kind], types_pos: usize) -> Result<(), Error> {
     let first = btf.first_id;
-    let n = btf.offsets.len();
-    for (edges, what) in edge_sets {
-        // 0 = unvisited, 1 = on the DFS path, 2 = done. Base ids were validated with the base.
-        // One shared edge buffer: a frame's pending edges are `edges[start..]`.
-        let mut state = vec![0u8; n];
-        let mut frames: Vec<(u32, usize)> = Vec::new();
-        let mut pending: Vec<u32> = Vec::new();
-        for root in 0..n {
-            if state[root] != 0 {
+    // Frames are (id, start): a frame's pending edges are `pending[start..]`.
+    let mut frames: Vec<(u32, usize)> = Vec::new();
+    let mut pending: Vec<u32> = Vec::new();
+    for graph in [Graph::Strong, Graph::Naming] {
+        // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
+        let mut state: Vec<u8> = kinds
+            .iter()
+            .map(|&k| if graph.is_leaf(k) { DONE } else { UNVISITED })
+            .collect();
+        // Pushes a node's edges that may still lead somewhere; done nodes never change again.
+        let push = |id: u32, state: &[u8], pending: &mut Vec<u32>| {
+            let idx = (id - first) as usize;
+            let rec = record(btf, btf.offsets[idx]);
+            graph.edges(kinds[idx], rec, |next| {
+                if next >= first && state[(next - first) as usize] != DONE {
+                    pending.push(next);
+                }
+            });
+        };
+        for root in 0..kinds.len() {
+            if state[root] != UNVISITED {
                 continue;
             }
-            let push = |id: u32, pending: &mut Vec<u32>, frames: &mut Vec<(u32, usize)>| {
-                frames.push((id, pending.len()));
-                if let Some(t) = btf.ty(id) {
-                    edges(&t, pending);
-                }
-            };
-            state[root] = 1;
-            push(first + root as u32, &mut pending, &mut frames);
+            state[root] = ON_PATH;
+            frames.push((first + root as u32, pending.len()));
+            push(first + root as u32, &state, &mut pending);
             while let Some(&(id, start)) = frames.last() {
                 if pending.len() == start {
-                    state[(id - first) as usize] = 2;
+                    state[(id - first) as usize] = DONE;
                     frames.pop();
                     continue;
                 }
-                let next = pending.pop().unwrap_or(0);
-                if next < first {
-                    continue;
-                }
+                let Some(next) = pending.pop() else { break };
                 let idx = (next - first) as usize;
                 match state[idx] {
-                    0 => {
-                        state[idx] = 1;
-                        push(next, &mut pending, &mut frames);
+                    UNVISITED => {
+                        state[idx] = ON_PATH;
+                        frames.push((next, pending.len()));
+                        push(next, &state, &mut pending);
                     }
-                    1 => {
+                    ON_PATH => {
                         let off = btf.offsets[(id - first) as usize] as usize;
                         return Err(Error::at(
                             types_pos + off,
-                            format!("reference loop: type [{next}] {what}"),
+                            format!("reference loop: type [{next}] {}", graph.what()),
                         ));
                     }
                     _ => {}
