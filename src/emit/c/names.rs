@@ -70,17 +70,20 @@ impl Names {
             *c += 1;
             *c
         };
+        let mut fwds = Vec::new();
         for id in btf.ids() {
             let Some(t) = btf.ty(id) else { continue };
-            let name = t.name();
-            match t.kind() {
-                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if !name.is_empty() => {
-                    dup[id as usize] = bump(&mut tags, name);
+            // Most types (functions, pointers, prototypes) name nothing C sees.
+            let kind = t.kind();
+            match kind {
+                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if t.is_named() => {
+                    dup[id as usize] = bump(&mut tags, t.name());
                 }
-                Kind::Typedef if !name.is_empty() => dup[id as usize] = bump(&mut idents, name),
+                Kind::Typedef if t.is_named() => dup[id as usize] = bump(&mut idents, t.name()),
+                Kind::Fwd => fwds.push(id),
                 _ => {}
             }
-            if matches!(t.kind(), Kind::Enum | Kind::Enum64) {
+            if matches!(kind, Kind::Enum | Kind::Enum64) {
                 for (i, v) in t.enum_values().enumerate() {
                     let c = bump(&mut idents, v.name);
                     if c > 1 {
@@ -90,9 +93,9 @@ impl Names {
             }
         }
         // A forward declaration names the same tag as its definition, if there is one.
-        for id in btf.ids() {
+        for id in fwds {
             let Some(t) = btf.ty(id) else { continue };
-            if t.kind() == Kind::Fwd && !tags.contains_key(t.name()) {
+            if !tags.contains_key(t.name()) {
                 dup[id as usize] = bump(&mut tags, t.name());
             }
         }
