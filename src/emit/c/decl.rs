@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::btf::Kind;
+use crate::btf::{Kind, Ty};
 
 use super::Dumper;
 
@@ -126,10 +126,10 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     /// Pushes the links from `id` down to its base type onto the chain; returns the base.
-    fn push_chain(&mut self, id: u32, start: usize) -> u32 {
+    fn push_chain(&mut self, id: u32, start: usize) -> Option<Ty<'b>> {
         let mut base = id;
         while self.chain.len() - start < MAX_CHAIN {
-            let Some(t) = self.btf.ty(base) else { break };
+            let t = self.btf.ty(base)?;
             let link = match t.kind() {
                 Kind::Ptr => Link::Ptr,
                 Kind::Const => Link::Qual {
@@ -166,12 +166,12 @@ impl<'b, 'a> Dumper<'b, 'a> {
                     base = t.type_id();
                     continue;
                 }
-                _ => break,
+                _ => return Some(t),
             };
             self.chain.push(link);
             base = t.type_id();
         }
-        base
+        self.btf.ty(base)
     }
 
     fn push_pads(&mut self, pads: &[super::pad::Pad], lvl: u32) {
@@ -204,11 +204,12 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     /// The base type of a declarator: a name, or an anonymous body written inline.
-    fn write_base(&mut self, id: u32, lvl: u32, depth: u32) {
-        let Some(t) = self.btf.ty(id) else {
+    fn write_base(&mut self, base: Option<Ty<'b>>, lvl: u32, depth: u32) {
+        let Some(t) = base else {
             self.out.push_str("void");
             return;
         };
+        let id = t.id;
         let named = t.is_named();
         match t.kind() {
             Kind::Void => self.out.push_str("void"),
@@ -218,13 +219,13 @@ impl<'b, 'a> Dumper<'b, 'a> {
             Kind::Struct | Kind::Union | Kind::Fwd => {
                 let union = t.kind() == Kind::Union || t.kind() == Kind::Fwd && t.kind_flag();
                 self.out.push_str(if union { "union " } else { "struct " });
-                self.push_name(id);
+                self.push_name(t);
             }
             Kind::Enum | Kind::Enum64 => {
                 self.out.push_str("enum ");
-                self.push_name(id);
+                self.push_name(t);
             }
-            Kind::Typedef => self.push_name(id),
+            Kind::Typedef => self.push_name(t),
             // A FUNC/VAR/DATASEC never sits under a declarator in valid BTF.
             _ => self.out.push_str("void"),
         }
@@ -240,7 +241,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         });
         if t.is_named() {
             self.out.push(' ');
-            self.push_name(id);
+            self.push_name(t);
         }
         if t.vlen() == 0 {
             // Zero members: sizes above 0 still need the bytes.
@@ -291,7 +292,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         self.out.push_str("enum");
         if t.is_named() {
             self.out.push(' ');
-            self.push_name(id);
+            self.push_name(t);
         }
         if t.vlen() == 0 {
             return;

@@ -11,7 +11,7 @@ mod pad;
 
 use std::fmt::Write;
 
-use crate::btf::{Btf, Kind};
+use crate::btf::{Btf, Kind, Ty};
 
 use names::Names;
 use order::Orderer;
@@ -81,6 +81,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         fwd_emitted: vec![false; btf.type_count() as usize],
         out: String::with_capacity(4096),
         chain: Vec::new(),
+        scratch: String::new(),
     };
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
@@ -120,9 +121,22 @@ pub(super) struct Dumper<'b, 'a> {
     state: Vec<u8>,
     fwd_emitted: Vec<bool>,
     out: String,
-    /// Scratch for declarator chains, reused across members.
+    /// Declarator chains: each `write_decl` works above the part its callers use.
     chain: Vec<decl::Link<'b>>,
+    /// A typedef's decided name while its declarator is written.
+    scratch: String,
 }
+
+/// Appends `t`'s name as decided by `names`: the BTF name, or `name___N` for a clash.
+fn push_name(out: &mut String, names: &Names, t: Ty<'_>) {
+    out.push_str(t.name());
+    if let Some(n) = names.suffix(t.id) {
+        out.push_str("___");
+        decl::push_num(out, u64::from(n));
+    }
+}
+
+const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 /// Deeper than this is hostile input that `order` already rejected; a second guard.
 const MAX_EMIT_DEPTH: u32 = 600;
@@ -222,7 +236,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         };
         self.out.push_str(kw);
         self.out.push(' ');
-        self.push_name(id);
+        self.push_name(t);
         self.out.push_str(";\n\n");
     }
 
@@ -232,30 +246,23 @@ impl<'b, 'a> Dumper<'b, 'a> {
             return;
         }
         self.out.push_str("typedef ");
-        let mut name = String::new();
-        self.name_into(id, &mut name);
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        push_name(&mut name, &self.names, t);
         self.write_decl(t.type_id(), &name, 0, 0);
+        self.scratch = name;
         self.out.push_str(";\n\n");
     }
 
     /// Appends a type's decided name.
-    fn push_name(&mut self, id: u32) {
-        let mut s = std::mem::take(&mut self.out);
-        self.name_into(id, &mut s);
-        self.out = s;
-    }
-
-    fn name_into(&self, id: u32, s: &mut String) {
-        if let Some(t) = self.btf.ty(id) {
-            s.push_str(t.name());
-            if let Some(n) = self.names.suffix(id) {
-                s.push_str("___");
-                decl::push_num(s, u64::from(n));
-            }
-        }
+    fn push_name(&mut self, t: Ty<'_>) {
+        push_name(&mut self.out, &self.names, t);
     }
 
     fn indent(&mut self, lvl: u32) {
+        if let Some(tabs) = TABS.get(..lvl as usize) {
+            return self.out.push_str(tabs);
+        }
         for _ in 0..lvl {
             self.out.push('\t');
         }
