@@ -7,3 +7,4 @@ pub mod btf;
 pub mod emit;
 pub mod fsutil;
 pub mod object;
+mod par;

@@ -8,7 +8,7 @@ pub mod ext;
 mod types;
 pub mod wire;
 
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 pub use types::{
     ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, MemberLayout, Param,
@@ -54,7 +54,7 @@ pub struct Btf<'a> {
     /// String offsets below this belong to the base.
     str_base: u32,
     /// Type ids sorted by name, built on the first lookup by name.
-    by_name: OnceCell<Vec<u32>>,
+    by_name: OnceLock<Vec<u32>>,
 }
 
 impl<'a> Btf<'a> {
@@ -107,7 +107,7 @@ impl<'a> Btf<'a> {
             base,
             first_id,
             str_base,
-            by_name: OnceCell::new(),
+            by_name: OnceLock::new(),
         };
         btf.index_types(body + header.type_off)?;
         check::validate(&btf, body + header.type_off)?;

@@ -29,7 +29,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
     /// pointers (and what qualifies them) to its left, arrays and parameter lists to its
     /// right, and a pointer to an array or function is parenthesised. Everything goes straight
     /// into the output; nested declarators (parameters) use the chain stack above ours.
-    pub(super) fn write_decl(&mut self, id: u32, name: &str, lvl: u32, depth: u32) {
+    pub(super) fn write_decl(&mut self, id: u32, name: &str, lvl: u32) {
         let start = self.chain.len();
         let base = self.push_chain(id, start);
         let end = self.chain.len();
@@ -71,7 +71,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                 }
             }
         }
-        self.write_base(base, lvl, depth);
+        self.write_base(base, lvl);
         for i in links.clone() {
             if let Link::Tag { tag, on_ptr: false } = self.chain[i] {
                 self.out.push_str(" __attribute__((btf_type_tag(\"");
@@ -116,7 +116,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                         self.out.push(')');
                     }
                     self.out.push('(');
-                    self.write_params(proto, lvl, depth);
+                    self.write_params(proto, lvl);
                     self.out.push(')');
                 }
                 _ => {}
@@ -185,7 +185,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     /// A prototype's parameter list, without the parentheses.
-    fn write_params(&mut self, proto: u32, lvl: u32, depth: u32) {
+    fn write_params(&mut self, proto: u32, lvl: u32) {
         let Some(t) = self.btf.ty(proto) else { return };
         let n = t.vlen();
         if n == 0 {
@@ -198,13 +198,13 @@ impl<'b, 'a> Dumper<'b, 'a> {
             if i + 1 == n && p.type_id == 0 {
                 self.out.push_str("...");
             } else {
-                self.write_decl(p.type_id, p.name, lvl, depth + 1);
+                self.write_decl(p.type_id, p.name, lvl);
             }
         }
     }
 
     /// The base type of a declarator: a name, or an anonymous body written inline.
-    fn write_base(&mut self, base: Option<Ty<'b>>, lvl: u32, depth: u32) {
+    fn write_base(&mut self, base: Option<Ty<'b>>, lvl: u32) {
         let Some(t) = base else {
             self.out.push_str("void");
             return;
@@ -214,7 +214,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         match t.kind() {
             Kind::Void => self.out.push_str("void"),
             Kind::Int | Kind::Float => self.out.push_str(t.name()),
-            Kind::Struct | Kind::Union if !named => self.write_composite_def(id, lvl, depth + 1),
+            Kind::Struct | Kind::Union if !named => self.write_composite_def(id, lvl),
             Kind::Enum | Kind::Enum64 if !named => self.write_enum_def(id, lvl),
             Kind::Struct | Kind::Union | Kind::Fwd => {
                 let union = t.kind() == Kind::Union || t.kind() == Kind::Fwd && t.kind_flag();
@@ -232,7 +232,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     /// `struct name { ... }` with planned padding and attributes (no trailing `;`).
-    pub(super) fn write_composite_def(&mut self, id: u32, lvl: u32, depth: u32) {
+    pub(super) fn write_composite_def(&mut self, id: u32, lvl: u32) {
         let Some(t) = self.btf.ty(id) else { return };
         self.out.push_str(if t.kind() == Kind::Union {
             "union"
@@ -265,7 +265,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                 self.push_pads(ps, lvl + 1);
             }
             self.indent(lvl + 1);
-            self.write_decl(m.type_id, m.name, lvl + 1, depth);
+            self.write_decl(m.type_id, m.name, lvl + 1);
             if m.bitfield_size > 0 {
                 self.out.push_str(": ");
                 push_num(&mut self.out, u64::from(m.bitfield_size));
