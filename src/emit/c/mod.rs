@@ -223,7 +223,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         self.out.push_str("typedef ");
         let mut name = std::mem::take(&mut self.scratch);
         name.clear();
-        push_name(&mut name, &self.names, t);
+        push_name(&mut name, self.names, t);
         self.write_decl(t.type_id(), &name, 0);
         self.scratch = name;
         self.out.push_str(";\n\n");
@@ -231,7 +231,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
 
     /// Appends a type's decided name.
     fn push_name(&mut self, t: Ty<'_>) {
-        push_name(&mut self.out, &self.names, t);
+        push_name(&mut self.out, self.names, t);
     }
 
     fn indent(&mut self, lvl: u32) {
