@@ -1,14 +1,41 @@
 //! Up-front validation of a BTF blob: every string offset and type id a record holds is in
 //! range, integers are well-formed, and no reference chain loops back on itself.
 //!
-//! Both passes read the records directly (one linear walk, then two depth-first searches
-//! over the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going
-//! through `Btf::ty` for each would dominate parsing.
+//! Both checks read the records directly (one linear walk, and two depth-first searches over
+//! the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going through
+//! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::{Btf, Error};
 
+/// Below this many types, a second thread costs more than it saves.
+const PARALLEL_MIN_TYPES: usize = 20_000;
+
 pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
+    // The loop search copes with out-of-range ids, so both can run at once; a record error
+    // still wins over a loop, as if they had run one after the other.
+    let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
+        crate::par::join(
+            || check_records(btf, types_pos),
+            || check_loops(btf, types_pos),
+        )
+    } else {
+        (check_records(btf, types_pos), check_loops(btf, types_pos))
+    };
+    records.and(loops)
+}
+
+/// The `u32`s at `field` in each of the `vlen` entries of `stride` bytes after the header.
+fn tail_words(rec: &[u8], vlen: usize, stride: usize, field: usize) -> impl Iterator<Item = u32> + '_ {
+    let tail = rec.get(TYPE_HEADER_LEN..TYPE_HEADER_LEN + vlen * stride);
+    tail.unwrap_or_default()
+        .chunks_exact(stride)
+        .map(move |e| u32_at(e, field))
+}
+
+/// Checks each record on its own: string offsets, type ids in range, INT encodings, and
+/// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order.
+fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     let count = btf.type_count();
     let name = |id: u32, name_off: u32, at: usize| -> Result<(), Error> {
         match btf.is_valid_str(name_off) {
@@ -28,26 +55,21 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
             )),
         }
     };
-    let mut kinds = Vec::with_capacity(btf.offsets.len());
     for (i, &off) in btf.offsets.iter().enumerate() {
         let id = btf.first_id + i as u32;
         let pos = types_pos + off as usize;
         let rec = record(btf, off);
-        let info = u32_at(rec, 4);
-        // `index_types` accepted only known kinds.
-        let kind = Kind::from_raw((info >> 24) & 0x1f).unwrap_or(Kind::Void);
-        let vlen = (info & 0xffff) as usize;
+        let kind = kind_of(rec);
+        let vlen = (u32_at(rec, 4) & 0xffff) as usize;
         let word2 = u32_at(rec, 8);
         let tail = pos + TYPE_HEADER_LEN;
-        let at = |j: usize| u32_at(rec, TYPE_HEADER_LEN + j);
-        kinds.push(kind);
         name(id, u32_at(rec, 0), pos)?;
         if kind.has_type_ref() {
             ty_ref(id, word2, pos + 8)?;
         }
         match kind {
             Kind::Int => {
-                let (size, v) = (word2, at(0));
+                let (size, v) = (word2, u32_at(rec, TYPE_HEADER_LEN));
                 let (bits, offset) = (v & 0xff, (v >> 16) & 0xff);
                 if !matches!(size, 1 | 2 | 4 | 8 | 16) || bits + offset > size * 8 {
                     return Err(Error::at(
@@ -57,25 +79,27 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 }
             }
             Kind::Array => {
-                ty_ref(id, at(0), tail)?;
-                ty_ref(id, at(4), tail + 4)?;
+                ty_ref(id, u32_at(rec, TYPE_HEADER_LEN), tail)?;
+                ty_ref(id, u32_at(rec, TYPE_HEADER_LEN + 4), tail + 4)?;
             }
             Kind::Struct | Kind::Union => {
-                for j in (0..vlen * 12).step_by(12) {
-                    name(id, at(j), tail + j)?;
-                    ty_ref(id, at(j + 4), tail + j + 4)?;
+                let names = tail_words(rec, vlen, 12, 0);
+                for (j, (n, t)) in names.zip(tail_words(rec, vlen, 12, 4)).enumerate() {
+                    name(id, n, tail + j * 12)?;
+                    ty_ref(id, t, tail + j * 12 + 4)?;
                 }
             }
             Kind::Enum | Kind::Enum64 => {
                 let stride = if kind == Kind::Enum { 8 } else { 12 };
-                for j in (0..vlen * stride).step_by(stride) {
-                    name(id, at(j), tail + j)?;
+                for (j, n) in tail_words(rec, vlen, stride, 0).enumerate() {
+                    name(id, n, tail + j * stride)?;
                 }
             }
             Kind::FuncProto => {
-                for j in (0..vlen * 8).step_by(8) {
-                    name(id, at(j), tail + j)?;
-                    ty_ref(id, at(j + 4), tail + j + 4)?;
+                let names = tail_words(rec, vlen, 8, 0);
+                for (j, (n, t)) in names.zip(tail_words(rec, vlen, 8, 4)).enumerate() {
+                    name(id, n, tail + j * 8)?;
+                    ty_ref(id, t, tail + j * 8 + 4)?;
                 }
             }
             Kind::Func if btf.ty(word2).map(|p| p.kind()) != Some(Kind::FuncProto) => {
@@ -85,19 +109,24 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 ));
             }
             Kind::Datasec => {
-                for j in (0..vlen * 12).step_by(12) {
-                    ty_ref(id, at(j), tail + j)?;
+                for (j, t) in tail_words(rec, vlen, 12, 0).enumerate() {
+                    ty_ref(id, t, tail + j * 12)?;
                 }
             }
             _ => {}
         }
     }
-    check_loops(btf, &kinds, types_pos)
+    Ok(())
 }
 
 /// The record at `off` in the type section (offsets come from `index_types`).
 fn record<'a>(btf: &Btf<'a>, off: u32) -> &'a [u8] {
     btf.types.get(off as usize..).unwrap_or_default()
+}
+
+/// A record's kind; `index_types` accepted only known kinds.
+fn kind_of(rec: &[u8]) -> Kind {
+    Kind::from_raw((u32_at(rec, 4) >> 24) & 0x1f).unwrap_or(Kind::Void)
 }
 
 /// The two reference graphs a loop is rejected in.
@@ -129,15 +158,12 @@ impl Graph {
     /// Calls `f` on each out-edge of the record `rec` (of `kind`), in record order.
     fn edges(self, kind: Kind, rec: &[u8], mut f: impl FnMut(u32)) {
         let vlen = (u32_at(rec, 4) & 0xffff) as usize;
-        let tail = |j: usize| u32_at(rec, TYPE_HEADER_LEN + j);
         match kind {
-            Kind::Array => f(tail(0)),
-            Kind::Struct | Kind::Union => {
-                (0..vlen * 12).step_by(12).for_each(|j| f(tail(j + 4)));
-            }
+            Kind::Array => f(u32_at(rec, TYPE_HEADER_LEN)),
+            Kind::Struct | Kind::Union => tail_words(rec, vlen, 12, 4).for_each(f),
             Kind::FuncProto => {
                 f(u32_at(rec, 8));
-                (0..vlen * 8).step_by(8).for_each(|j| f(tail(j + 4)));
+                tail_words(rec, vlen, 8, 4).for_each(f);
             }
             // Everything else that is not a leaf has one edge: its type id.
             _ => f(u32_at(rec, 8)),
@@ -159,8 +185,12 @@ const DONE: u8 = 2;
 /// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input).
 /// Roots are taken in id order and a node's edges last-first, so the loop reported is
 /// always the same one for the same blob.
-fn check_loops(btf: &Btf<'_>, kinds: &[Kind], types_pos: usize) -> Result<(), Error> {
+///
+/// Ids out of range are skipped here (the record check reports them), so this can run
+/// before or alongside that check.
+fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     let first = btf.first_id;
+    let kinds: Vec<Kind> = btf.offsets.iter().map(|&off| kind_of(record(btf, off))).collect();
     // Frames are (id, start): a frame's pending edges are `pending[start..]`.
     let mut frames: Vec<(u32, usize)> = Vec::new();
     let mut pending: Vec<u32> = Vec::new();
@@ -175,7 +205,8 @@ fn check_loops(btf: &Btf<'_>, kinds: &[Kind], types_pos: usize) -> Result<(), Er
             let idx = (id - first) as usize;
             let rec = record(btf, btf.offsets[idx]);
             graph.edges(kinds[idx], rec, |next| {
-                if next >= first && state[(next - first) as usize] != DONE {
+                let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
+                if state.is_some_and(|&s| s != DONE) {
                     pending.push(next);
                 }
             });
