@@ -69,19 +69,19 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         ids
     };
     let big = btf.type_count() >= PARALLEL_MIN_TYPES;
-    let order = || -> Result<Vec<Item>, Error> {
+    let order = || -> Result<Orderer, Error> {
         let mut orderer = Orderer::new(btf);
-        for &id in &roots {
-            orderer.order(id, false, 0)?;
-        }
-        Ok(schedule::schedule(btf, &orderer.queue))
+        orderer.order_all(&roots)?;
+        Ok(orderer)
     };
-    let (items, names) = if big {
-        crate::par::join(order, || Names::decide(btf))
+    // Independent of the order, so on big inputs they are worked out alongside it.
+    let side = || (order::referenced(btf), Names::decide(btf));
+    let (orderer, (referenced, names)) = if big {
+        crate::par::join(order, side)
     } else {
-        (order(), Names::decide(btf))
+        (order(), side())
     };
-    let items = items?;
+    let items = schedule::schedule(btf, &orderer?.into_queue(&referenced));
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
     let split = if big { split_point(btf, &items) } else { items.len() };

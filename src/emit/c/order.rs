@@ -13,71 +13,87 @@ const ORDERED: u8 = 2;
 /// Recursion deeper than this only comes from crafted BTF.
 const MAX_DEPTH: u32 = 512;
 
+/// Why ordering stopped; small so that `order`'s result travels in registers.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    TooDeep(u32),
+    Cycle(u32),
+}
+
+impl From<Stop> for Error {
+    fn from(s: Stop) -> Error {
+        match s {
+            Stop::TooDeep(id) => Error::TooDeep(id),
+            Stop::Cycle(id) => Error::Cycle(id),
+        }
+    }
+}
+
 pub(super) struct Orderer<'b, 'a> {
     btf: &'b Btf<'a>,
     state: Vec<u8>,
-    /// Types some other type refers to; unreferenced anonymous enums are emitted top-level.
-    referenced: Vec<bool>,
-    pub queue: Vec<u32>,
+    /// Emission order. Anonymous enums and forward declarations are queued whether or not
+    /// another type refers to them; `queue_unreferenced` drops the referenced ones after.
+    queue: Vec<u32>,
 }
 
 impl<'b, 'a> Orderer<'b, 'a> {
     pub(super) fn new(btf: &'b Btf<'a>) -> Self {
-        let n = btf.type_count() as usize;
-        let mut referenced = vec![false; n];
-        let mut mark = |id: u32| {
-            if let Some(r) = referenced.get_mut(id as usize) {
-                *r = true;
-            }
-        };
-        for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            if t.kind().has_type_ref() {
-                mark(t.type_id());
-            }
-            match t.kind() {
-                Kind::Array => {
-                    if let Some(a) = t.array() {
-                        mark(a.elem);
-                        mark(a.index);
-                    }
-                }
-                Kind::Struct | Kind::Union => t.member_layout().for_each(|m| mark(m.type_id)),
-                Kind::FuncProto => t.param_types().for_each(&mut mark),
-                Kind::Datasec => t.datasec_vars().for_each(|v| mark(v.type_id)),
-                _ => {}
-            }
-        }
         Orderer {
             btf,
-            state: vec![NOT_ORDERED; n],
-            referenced,
+            state: vec![NOT_ORDERED; btf.type_count() as usize],
             queue: Vec::new(),
         }
     }
 
+    /// Orders `roots` and everything they need.
+    pub(super) fn order_all(&mut self, roots: &[u32]) -> Result<(), Error> {
+        for &id in roots {
+            self.order(id, false, 0)?;
+        }
+        Ok(())
+    }
+
+    /// The emission order. `referenced` tells which types another type refers to: an
+    /// anonymous enum or forward declaration that is referenced is written where it is used,
+    /// so it is not queued on its own.
+    pub(super) fn into_queue(self, referenced: &[bool]) -> Vec<u32> {
+        let btf = self.btf;
+        let mut queue = self.queue;
+        queue.retain(|&id| {
+            let inline = btf.ty(id).is_some_and(|t| {
+                matches!(t.kind(), Kind::Enum | Kind::Enum64 | Kind::Fwd) && !t.is_named()
+            });
+            !inline || !referenced.get(id as usize).copied().unwrap_or(false)
+        });
+        queue
+    }
+
     /// Orders `id` and everything it needs; returns whether the reference is "strong"
     /// (needs a full definition first) rather than satisfiable by a forward declaration.
-    pub(super) fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Error> {
+    fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
         if depth > MAX_DEPTH {
-            return Err(Error::TooDeep(id));
+            return Err(Stop::TooDeep(id));
         }
         let idx = id as usize;
-        if self.state[idx] == ORDERED {
+        let Some(&state) = self.state.get(idx) else {
+            return Ok(false);
+        };
+        if state == ORDERED {
             return Ok(true);
         }
         let Some(t) = self.btf.ty(id) else {
             return Ok(false);
         };
-        let named = t.is_named();
-        if self.state[idx] == ORDERING {
-            if matches!(t.kind(), Kind::Struct | Kind::Union) && through_ptr && named {
+        let kind = t.kind();
+        if state == ORDERING {
+            if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && t.is_named() {
                 return Ok(false);
             }
-            return Err(Error::Cycle(id));
+            return Err(Stop::Cycle(id));
         }
         let d = depth + 1;
-        match t.kind() {
+        match kind {
             Kind::Void | Kind::Int | Kind::Float => {
                 self.state[idx] = ORDERED;
                 Ok(false)
@@ -92,6 +108,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 self.order(elem, false, d)
             }
             Kind::Struct | Kind::Union => {
+                let named = t.is_named();
                 if through_ptr && named {
                     return Ok(false);
                 }
@@ -106,9 +123,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 Ok(true)
             }
             Kind::Enum | Kind::Enum64 | Kind::Fwd => {
-                if named || !self.referenced[idx] {
-                    self.queue.push(id);
-                }
+                self.queue.push(id);
                 self.state[idx] = ORDERED;
                 Ok(true)
             }
@@ -137,4 +152,35 @@ impl<'b, 'a> Orderer<'b, 'a> {
             }
         }
     }
+}
+
+/// Which type ids some other type refers to (any reference: members, parameters, element
+/// and index types, targets of pointers, modifiers, typedefs, variables and tags).
+pub(super) fn referenced(btf: &Btf<'_>) -> Vec<bool> {
+    let mut referenced = vec![false; btf.type_count() as usize];
+    let mut mark = |id: u32| {
+        if let Some(r) = referenced.get_mut(id as usize) {
+            *r = true;
+        }
+    };
+    for id in btf.ids() {
+        let Some(t) = btf.ty(id) else { continue };
+        let kind = t.kind();
+        if kind.has_type_ref() {
+            mark(t.type_id());
+        }
+        match kind {
+            Kind::Array => {
+                if let Some(a) = t.array() {
+                    mark(a.elem);
+                    mark(a.index);
+                }
+            }
+            Kind::Struct | Kind::Union => t.member_layout().for_each(|m| mark(m.type_id)),
+            Kind::FuncProto => t.param_types().for_each(&mut mark),
+            Kind::Datasec => t.datasec_vars().for_each(|v| mark(v.type_id)),
+            _ => {}
+        }
+    }
+    referenced
 }
