@@ -40,8 +40,9 @@ pub fn dump(btf: &Btf<'_>, only: &[String]) -> Result<String, Error> {
 
 /// Like `dump`, writing into `out`. All checks happen before the first byte is written.
 pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<(), Error> {
+    // Named roots, or none for "everything".
     let roots: Vec<u32> = if only.is_empty() {
-        btf.ids().collect()
+        Vec::new()
     } else {
         let mut ids = Vec::new();
         for name in only {
@@ -71,7 +72,10 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let big = btf.type_count() >= PARALLEL_MIN_TYPES;
     let order = || -> Result<Orderer, Error> {
         let mut orderer = Orderer::new(btf);
-        orderer.order_all(&roots)?;
+        match only.is_empty() {
+            true => orderer.order_all(btf.ids())?,
+            false => orderer.order_all(roots.iter().copied())?,
+        }
         Ok(orderer)
     };
     // Independent of the order, so on big inputs they are worked out alongside it.

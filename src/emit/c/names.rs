@@ -63,8 +63,6 @@ impl Names {
         let mut enum_dups = FastMap::default();
         let mut tags: FastMap<&str, u32> = FastMap::default();
         let mut idents: FastMap<&str, u32> = FastMap::default();
-        tags.reserve(n / 4);
-        idents.reserve(n / 4);
         let bump = |map: &mut FastMap<_, u32>, name| {
             let c = map.entry(name).or_insert(0);
             *c += 1;

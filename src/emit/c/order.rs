@@ -47,8 +47,8 @@ impl<'b, 'a> Orderer<'b, 'a> {
     }
 
     /// Orders `roots` and everything they need.
-    pub(super) fn order_all(&mut self, roots: &[u32]) -> Result<(), Error> {
-        for &id in roots {
+    pub(super) fn order_all(&mut self, roots: impl IntoIterator<Item = u32>) -> Result<(), Error> {
+        for id in roots {
             self.order(id, false, 0)?;
         }
         Ok(())
