@@ -215,9 +215,15 @@ fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
             if state[root] != UNVISITED {
                 continue;
             }
-            state[root] = ON_PATH;
-            frames.push((first + root as u32, pending.len()));
+            let start = pending.len();
             push(first + root as u32, &state, &mut pending);
+            if pending.len() == start {
+                // Nothing left to explore below it (most roots): no frame needed.
+                state[root] = DONE;
+                continue;
+            }
+            state[root] = ON_PATH;
+            frames.push((first + root as u32, start));
             while let Some(&(id, start)) = frames.last() {
                 if pending.len() == start {
                     state[(id - first) as usize] = DONE;

@@ -71,7 +71,17 @@ impl<'b, 'a> Orderer<'b, 'a> {
 
     /// Orders `id` and everything it needs; returns whether the reference is "strong"
     /// (needs a full definition first) rather than satisfiable by a forward declaration.
+    /// Most references are to types already ordered: that case costs no call.
+    #[inline]
     fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
+        if depth <= MAX_DEPTH && self.state.get(id as usize) == Some(&ORDERED) {
+            return Ok(true);
+        }
+        self.order_new(id, through_ptr, depth)
+    }
+
+    #[inline(never)]
+    fn order_new(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
         if depth > MAX_DEPTH {
             return Err(Stop::TooDeep(id));
         }
