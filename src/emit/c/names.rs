@@ -31,10 +31,9 @@ impl Hasher for Fx {
             w.copy_from_slice(c);
             self.add(u64::from_le_bytes(w));
         }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(w));
+        // The tail byte by byte: a variable-length copy would cost a memcpy call per name.
+        let tail = chunks.remainder().iter().rev();
+        self.add(tail.fold(0, |w, &b| w << 8 | u64::from(b)));
     }
     fn write_u32(&mut self, i: u32) {
         self.add(u64::from(i));
@@ -58,27 +57,46 @@ pub(super) struct Names {
 
 impl Names {
     pub(super) fn decide(btf: &Btf<'_>) -> Names {
-        let n = btf.type_count() as usize;
-        let mut dup = vec![0u32; n];
+        // First the few types C sees by name (most are functions, pointers, prototypes), so
+        // that each map is sized once instead of rehashing its strings as it grows.
+        let (mut sources, mut fwds) = (Vec::new(), Vec::new());
+        let (mut n_tags, mut n_idents) = (0, 0);
+        for id in btf.ids() {
+            let Some(t) = btf.ty(id) else { continue };
+            match t.kind() {
+                Kind::Struct | Kind::Union if t.is_named() => n_tags += 1,
+                Kind::Enum | Kind::Enum64 => {
+                    n_tags += usize::from(t.is_named());
+                    n_idents += t.vlen();
+                }
+                Kind::Typedef if t.is_named() => n_idents += 1,
+                Kind::Fwd => {
+                    fwds.push(id);
+                    continue;
+                }
+                _ => continue,
+            }
+            sources.push(id);
+        }
+        let mut dup = vec![0u32; btf.type_count() as usize];
         let mut enum_dups = FastMap::default();
         let mut tags: FastMap<&str, u32> = FastMap::default();
         let mut idents: FastMap<&str, u32> = FastMap::default();
+        tags.reserve(n_tags + fwds.len());
+        idents.reserve(n_idents);
         let bump = |map: &mut FastMap<_, u32>, name| {
             let c = map.entry(name).or_insert(0);
             *c += 1;
             *c
         };
-        let mut fwds = Vec::new();
-        for id in btf.ids() {
+        for id in sources {
             let Some(t) = btf.ty(id) else { continue };
-            // Most types (functions, pointers, prototypes) name nothing C sees.
             let kind = t.kind();
             match kind {
                 Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if t.is_named() => {
                     dup[id as usize] = bump(&mut tags, t.name());
                 }
-                Kind::Typedef if t.is_named() => dup[id as usize] = bump(&mut idents, t.name()),
-                Kind::Fwd => fwds.push(id),
+                Kind::Typedef => dup[id as usize] = bump(&mut idents, t.name()),
                 _ => {}
             }
             if matches!(kind, Kind::Enum | Kind::Enum64) {
