@@ -11,7 +11,8 @@ use super::{Btf, Error};
 /// Below this many types, a second thread costs more than it saves.
 const PARALLEL_MIN_TYPES: usize = 20_000;
 
-pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
+/// Validates `btf`; returns which ids are referenced, as bits (see `Btf::is_referenced`).
+pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
     // The loop search copes with out-of-range ids, so both can run at once; a record error
     // still wins over a loop, as if they had run one after the other.
     let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
@@ -22,21 +23,22 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     } else {
         (check_records(btf, types_pos), check_loops(btf, types_pos))
     };
-    records.and(loops)
+    let referenced = records?;
+    loops.map(|()| referenced)
 }
 
-/// The `u32`s at `field` in each of the `vlen` entries of `stride` bytes after the header.
-fn tail_words(rec: &[u8], vlen: usize, stride: usize, field: usize) -> impl Iterator<Item = u32> + '_ {
+/// The `vlen` entries of `stride` bytes that follow a record's header.
+fn entries(rec: &[u8], vlen: usize, stride: usize) -> std::slice::ChunksExact<'_, u8> {
     let tail = rec.get(TYPE_HEADER_LEN..TYPE_HEADER_LEN + vlen * stride);
-    tail.unwrap_or_default()
-        .chunks_exact(stride)
-        .map(move |e| u32_at(e, field))
+    tail.unwrap_or_default().chunks_exact(stride)
 }
 
 /// Checks each record on its own: string offsets, type ids in range, INT encodings, and
-/// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order.
-fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
+/// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order; without
+/// one, returns a bit per type id telling whether some record refers to it.
+fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
     let count = btf.type_count();
+    let mut referenced = vec![0u64; (count as usize).div_ceil(64)];
     let name = |id: u32, name_off: u32, at: usize| -> Result<(), Error> {
         match btf.is_valid_str(name_off) {
             true => Ok(()),
@@ -46,9 +48,14 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
             )),
         }
     };
-    let ty_ref = |id: u32, tid: u32, at: usize| -> Result<(), Error> {
+    let mut ty_ref = |id: u32, tid: u32, at: usize| -> Result<(), Error> {
         match tid < count {
-            true => Ok(()),
+            true => {
+                if let Some(w) = referenced.get_mut((tid / 64) as usize) {
+                    *w |= 1 << (tid % 64);
+                }
+                Ok(())
+            }
             false => Err(Error::at(
                 at,
                 format!("type [{id}] refers to type id {tid}, but there are only {count}"),
@@ -83,23 +90,23 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 ty_ref(id, u32_at(rec, TYPE_HEADER_LEN + 4), tail + 4)?;
             }
             Kind::Struct | Kind::Union => {
-                let names = tail_words(rec, vlen, 12, 0);
-                for (j, (n, t)) in names.zip(tail_words(rec, vlen, 12, 4)).enumerate() {
-                    name(id, n, tail + j * 12)?;
-                    ty_ref(id, t, tail + j * 12 + 4)?;
+                for (j, e) in entries(rec, vlen, 12).enumerate() {
+                    let at = tail + j * 12;
+                    name(id, u32_at(e, 0), at)?;
+                    ty_ref(id, u32_at(e, 4), at + 4)?;
                 }
             }
             Kind::Enum | Kind::Enum64 => {
                 let stride = if kind == Kind::Enum { 8 } else { 12 };
-                for (j, n) in tail_words(rec, vlen, stride, 0).enumerate() {
-                    name(id, n, tail + j * stride)?;
+                for (j, e) in entries(rec, vlen, stride).enumerate() {
+                    name(id, u32_at(e, 0), tail + j * stride)?;
                 }
             }
             Kind::FuncProto => {
-                let names = tail_words(rec, vlen, 8, 0);
-                for (j, (n, t)) in names.zip(tail_words(rec, vlen, 8, 4)).enumerate() {
-                    name(id, n, tail + j * 8)?;
-                    ty_ref(id, t, tail + j * 8 + 4)?;
+                for (j, e) in entries(rec, vlen, 8).enumerate() {
+                    let at = tail + j * 8;
+                    name(id, u32_at(e, 0), at)?;
+                    ty_ref(id, u32_at(e, 4), at + 4)?;
                 }
             }
             Kind::Func if btf.ty(word2).map(|p| p.kind()) != Some(Kind::FuncProto) => {
@@ -109,14 +116,14 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
                 ));
             }
             Kind::Datasec => {
-                for (j, t) in tail_words(rec, vlen, 12, 0).enumerate() {
-                    ty_ref(id, t, tail + j * 12)?;
+                for (j, e) in entries(rec, vlen, 12).enumerate() {
+                    ty_ref(id, u32_at(e, 0), tail + j * 12)?;
                 }
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(referenced)
 }
 
 /// The record at `off` in the type section (offsets come from `index_types`).
@@ -160,10 +167,10 @@ impl Graph {
         let vlen = (u32_at(rec, 4) & 0xffff) as usize;
         match kind {
             Kind::Array => f(u32_at(rec, TYPE_HEADER_LEN)),
-            Kind::Struct | Kind::Union => tail_words(rec, vlen, 12, 4).for_each(f),
+            Kind::Struct | Kind::Union => entries(rec, vlen, 12).for_each(|e| f(u32_at(e, 4))),
             Kind::FuncProto => {
                 f(u32_at(rec, 8));
-                tail_words(rec, vlen, 8, 4).for_each(f);
+                entries(rec, vlen, 8).for_each(|e| f(u32_at(e, 4)));
             }
             // Everything else that is not a leaf has one edge: its type id.
             _ => f(u32_at(rec, 8)),

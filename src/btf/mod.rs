@@ -55,6 +55,8 @@ pub struct Btf<'a> {
     str_base: u32,
     /// Type ids sorted by name, built on the first lookup by name.
     by_name: OnceLock<Vec<u32>>,
+    /// Bit per type id: whether a type of this blob refers to it (found during validation).
+    referenced: Vec<u64>,
 }
 
 impl<'a> Btf<'a> {
@@ -108,9 +110,10 @@ impl<'a> Btf<'a> {
             first_id,
             str_base,
             by_name: OnceLock::new(),
+            referenced: Vec::new(),
         };
         btf.index_types(body + header.type_off)?;
-        check::validate(&btf, body + header.type_off)?;
+        btf.referenced = check::validate(&btf, body + header.type_off)?;
         Ok(btf)
     }
 
@@ -227,6 +230,13 @@ impl<'a> Btf<'a> {
         }
         let local = (off - self.str_base) as usize;
         self.strings.as_bytes().get(local).is_some_and(|&b| b != 0)
+    }
+
+    /// Whether any type refers to `id` (as a member, parameter, element or index type, or
+    /// the target of a pointer, modifier, typedef, function, variable or tag).
+    pub fn is_referenced(&self, id: u32) -> bool {
+        let word = self.referenced.get((id / 64) as usize).copied().unwrap_or(0);
+        word >> (id % 64) & 1 != 0 || self.base.is_some_and(|b| b.is_referenced(id))
     }
 
     /// Ids of all types named `name` (any kind), in id order.

@@ -78,14 +78,13 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         }
         Ok(orderer)
     };
-    // Independent of the order, so on big inputs they are worked out alongside it.
-    let side = || (order::referenced(btf), Names::decide(btf));
-    let (orderer, (referenced, names)) = if big {
-        crate::par::join(order, side)
+    // Independent of the order, so on big inputs they are decided alongside it.
+    let (orderer, names) = if big {
+        crate::par::join(order, || Names::decide(btf))
     } else {
-        (order(), side())
+        (order(), Names::decide(btf))
     };
-    let items = schedule::schedule(btf, &orderer?.into_queue(&referenced));
+    let items = schedule::schedule(btf, &orderer?.into_queue());
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
     if big {

@@ -32,8 +32,7 @@ impl From<Stop> for Error {
 pub(super) struct Orderer<'b, 'a> {
     btf: &'b Btf<'a>,
     state: Vec<u8>,
-    /// Emission order. Anonymous enums and forward declarations are queued whether or not
-    /// another type refers to them; `queue_unreferenced` drops the referenced ones after.
+    /// Emission order.
     queue: Vec<u32>,
 }
 
@@ -54,19 +53,9 @@ impl<'b, 'a> Orderer<'b, 'a> {
         Ok(())
     }
 
-    /// The emission order. `referenced` tells which types another type refers to: an
-    /// anonymous enum or forward declaration that is referenced is written where it is used,
-    /// so it is not queued on its own.
-    pub(super) fn into_queue(self, referenced: &[bool]) -> Vec<u32> {
-        let btf = self.btf;
-        let mut queue = self.queue;
-        queue.retain(|&id| {
-            let inline = btf.ty(id).is_some_and(|t| {
-                matches!(t.kind(), Kind::Enum | Kind::Enum64 | Kind::Fwd) && !t.is_named()
-            });
-            !inline || !referenced.get(id as usize).copied().unwrap_or(false)
-        });
-        queue
+    /// The emission order.
+    pub(super) fn into_queue(self) -> Vec<u32> {
+        self.queue
     }
 
     /// Orders `id` and everything it needs; returns whether the reference is "strong"
@@ -133,7 +122,10 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 Ok(true)
             }
             Kind::Enum | Kind::Enum64 | Kind::Fwd => {
-                self.queue.push(id);
+                // An anonymous one that some type refers to is written where it is used.
+                if t.is_named() || !self.btf.is_referenced(id) {
+                    self.queue.push(id);
+                }
                 self.state[idx] = ORDERED;
                 Ok(true)
             }
@@ -162,35 +154,4 @@ impl<'b, 'a> Orderer<'b, 'a> {
             }
         }
     }
-}
-
-/// Which type ids some other type refers to (any reference: members, parameters, element
-/// and index types, targets of pointers, modifiers, typedefs, variables and tags).
-pub(super) fn referenced(btf: &Btf<'_>) -> Vec<bool> {
-    let mut referenced = vec![false; btf.type_count() as usize];
-    let mut mark = |id: u32| {
-        if let Some(r) = referenced.get_mut(id as usize) {
-            *r = true;
-        }
-    };
-    for id in btf.ids() {
-        let Some(t) = btf.ty(id) else { continue };
-        let kind = t.kind();
-        if kind.has_type_ref() {
-            mark(t.type_id());
-        }
-        match kind {
-            Kind::Array => {
-                if let Some(a) = t.array() {
-                    mark(a.elem);
-                    mark(a.index);
-                }
-            }
-            Kind::Struct | Kind::Union => t.member_layout().for_each(|m| mark(m.type_id)),
-            Kind::FuncProto => t.param_types().for_each(&mut mark),
-            Kind::Datasec => t.datasec_vars().for_each(|v| mark(v.type_id)),
-            _ => {}
-        }
-    }
-    referenced
 }
