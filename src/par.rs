@@ -4,8 +4,9 @@
 //! calling thread alone finishes everything if no thread can be had. Results never depend on
 //! which thread ran what.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
     slot.into_inner().unwrap_or_else(PoisonError::into_inner)
@@ -26,10 +27,7 @@ fn with_helper(work: impl Fn() + Sync) {
 }
 
 /// `(a(), b())`, the two possibly run at the same time.
-pub(crate) fn join<A: Send, B: Send>(
-    a: impl Fn() -> A + Sync,
-    b: impl Fn() -> B + Sync,
-) -> (A, B) {
+pub(crate) fn join<A: Send, B: Send>(a: impl Fn() -> A + Sync, b: impl Fn() -> B + Sync) -> (A, B) {
     let next = AtomicUsize::new(0);
     let (ra, rb) = (Mutex::new(None), Mutex::new(None));
     with_helper(|| loop {
@@ -43,29 +41,74 @@ pub(crate) fn join<A: Send, B: Send>(
     (take(ra).unwrap_or_else(&a), take(rb).unwrap_or_else(&b))
 }
 
-/// `task(&mut state, i)` for `i` in `0..n`, in order of `i`; each thread makes its own
-/// `state` with `init` once.
-pub(crate) fn map_with<S, T: Send>(
-    n: usize,
+/// Work handed out by a producer and the results, by the order it was handed out.
+struct Line<W, T> {
+    /// Indexes into `work` not yet claimed.
+    pending: VecDeque<usize>,
+    work: Vec<(Arc<W>, Option<T>)>,
+    produced: bool,
+}
+
+/// Runs `produce` here while the helper thread consumes the work it hands to `send`; then
+/// both consume what is left. Returns `consume`'s results in the order the work was sent.
+/// Each thread makes its own consumer state with `init`, once.
+pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
+    produce: impl FnOnce(&mut dyn FnMut(W)),
     init: impl Fn() -> S + Sync,
-    task: impl Fn(&mut S, usize) -> T + Sync,
+    consume: impl Fn(&mut S, &W) -> T + Sync,
 ) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    with_helper(|| {
+    let line = Mutex::new(Line {
+        pending: VecDeque::new(),
+        work: Vec::new(),
+        produced: false,
+    });
+    let ready = Condvar::new();
+    let lock = || line.lock().unwrap_or_else(PoisonError::into_inner);
+    // Takes work as long as there is some; waits for more only while production goes on.
+    let consume_all = || {
         let mut state = None;
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = slots.get(i) else { break };
-            let state = state.get_or_insert_with(&init);
-            put(slot, task(state, i));
+            let mut guard = lock();
+            let i = loop {
+                if let Some(i) = guard.pending.pop_front() {
+                    break Some(i);
+                }
+                if guard.produced {
+                    break None;
+                }
+                guard = ready.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            };
+            let Some(i) = i else { break };
+            let Some(work) = guard.work.get(i).map(|(w, _)| Arc::clone(w)) else {
+                break;
+            };
+            drop(guard);
+            let result = consume(state.get_or_insert_with(&init), &work);
+            if let Some(slot) = lock().work.get_mut(i) {
+                slot.1 = Some(result);
+            }
         }
+    };
+    std::thread::scope(|s| {
+        let _helper = std::thread::Builder::new().spawn_scoped(s, consume_all);
+        produce(&mut |w| {
+            let mut guard = lock();
+            let i = guard.work.len();
+            guard.work.push((Arc::new(w), None));
+            guard.pending.push_back(i);
+            ready.notify_one();
+        });
+        lock().produced = true;
+        ready.notify_all();
+        consume_all();
     });
+    let work = line
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .work;
     let mut state = None;
-    slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, slot)| take(slot).unwrap_or_else(|| task(state.get_or_insert_with(&init), i)))
+    work.into_iter()
+        .map(|(w, r)| r.unwrap_or_else(|| consume(state.get_or_insert_with(&init), &w)))
         .collect()
 }
 
@@ -79,18 +122,15 @@ mod tests {
     }
 
     #[test]
-    fn map_with_keeps_task_order_and_runs_each_task_once() {
-        let runs = AtomicUsize::new(0);
-        let out = map_with(
-            100,
+    fn pipeline_returns_results_in_the_order_work_was_sent() {
+        let out = pipeline(
+            |send| (0..100).for_each(|i| send(i)),
             Vec::<usize>::new,
-            |seen, i| {
-                runs.fetch_add(1, Ordering::Relaxed);
+            |seen, &i| {
                 seen.push(i);
                 i * 2
             },
         );
         assert_eq!(out, (0..100).map(|i| i * 2).collect::<Vec<_>>());
-        assert_eq!(runs.load(Ordering::Relaxed), 100);
     }
 }

@@ -152,7 +152,15 @@ impl Graph {
         match self {
             Graph::Strong => !matches!(
                 kind,
-                Typedef | Const | Volatile | Restrict | TypeTag | Var | DeclTag | Array | Struct
+                Typedef
+                    | Const
+                    | Volatile
+                    | Restrict
+                    | TypeTag
+                    | Var
+                    | DeclTag
+                    | Array
+                    | Struct
                     | Union
             ),
             Graph::Naming => matches!(
@@ -197,7 +205,11 @@ const DONE: u8 = 2;
 /// before or alongside that check.
 fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     let first = btf.first_id;
-    let kinds: Vec<Kind> = btf.offsets.iter().map(|&off| kind_of(record(btf, off))).collect();
+    let kinds: Vec<Kind> = btf
+        .offsets
+        .iter()
+        .map(|&off| kind_of(record(btf, off)))
+        .collect();
     // Frames are (id, start): a frame's pending edges are `pending[start..]`.
     let mut frames: Vec<(u32, usize)> = Vec::new();
     let mut pending: Vec<u32> = Vec::new();

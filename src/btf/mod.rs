@@ -235,7 +235,11 @@ impl<'a> Btf<'a> {
     /// Whether any type refers to `id` (as a member, parameter, element or index type, or
     /// the target of a pointer, modifier, typedef, function, variable or tag).
     pub fn is_referenced(&self, id: u32) -> bool {
-        let word = self.referenced.get((id / 64) as usize).copied().unwrap_or(0);
+        let word = self
+            .referenced
+            .get((id / 64) as usize)
+            .copied()
+            .unwrap_or(0);
         word >> (id % 64) & 1 != 0 || self.base.is_some_and(|b| b.is_referenced(id))
     }
 

@@ -26,26 +26,26 @@ const FWD_LISTED: u8 = 4;
 /// Deeper than this is hostile input that `order` already rejected; a second guard.
 const MAX_DEPTH: u32 = 600;
 
-struct Scheduler<'b, 'a> {
+struct Scheduler<'b, 'a, F> {
     btf: &'b Btf<'a>,
     flags: Vec<u8>,
-    items: Vec<Item>,
+    /// Receives the items in header order.
+    sink: F,
 }
 
-/// Lists the header's items for `queue`, the emission order from `order`.
-pub(super) fn schedule(btf: &Btf<'_>, queue: &[u32]) -> Vec<Item> {
+/// Lists the header's items for `queue`, the emission order from `order`, to `sink`.
+pub(super) fn schedule(btf: &Btf<'_>, queue: &[u32], sink: impl FnMut(Item)) {
     let mut s = Scheduler {
         btf,
         flags: vec![0; btf.type_count() as usize],
-        items: Vec::with_capacity(queue.len() + queue.len() / 8),
+        sink,
     };
     for &id in queue {
         s.visit(id, None, 0);
     }
-    s.items
 }
 
-impl Scheduler<'_, '_> {
+impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
     /// Lists what `id` needs at top level; `cont` is the named type whose definition is in
     /// progress (`None` at top level).
     fn visit(&mut self, id: u32, cont: Option<u32>, depth: u32) {
@@ -65,11 +65,11 @@ impl Scheduler<'_, '_> {
             }
             match t.kind() {
                 Kind::Struct | Kind::Union if Some(id) != cont && t.is_named() => {
-                    self.items.push(Item::Fwd(id));
+                    (self.sink)(Item::Fwd(id));
                     self.flags[idx] |= FWD_LISTED;
                 }
                 Kind::Typedef => {
-                    self.items.push(Item::Typedef(id));
+                    (self.sink)(Item::Typedef(id));
                     self.flags[idx] |= FWD_LISTED;
                 }
                 _ => {}
@@ -79,7 +79,7 @@ impl Scheduler<'_, '_> {
         match t.kind() {
             Kind::Enum | Kind::Enum64 => {
                 if top {
-                    self.items.push(Item::Enum(id));
+                    (self.sink)(Item::Enum(id));
                 }
                 self.flags[idx] |= EMITTED;
             }
@@ -92,14 +92,14 @@ impl Scheduler<'_, '_> {
                 }
             }
             Kind::Fwd => {
-                self.items.push(Item::Fwd(id));
+                (self.sink)(Item::Fwd(id));
                 self.flags[idx] |= EMITTED;
             }
             Kind::Typedef => {
                 self.flags[idx] |= EMITTING;
                 self.visit(t.type_id(), Some(id), d);
                 if self.flags[idx] & FWD_LISTED == 0 {
-                    self.items.push(Item::Typedef(id));
+                    (self.sink)(Item::Typedef(id));
                 }
                 self.flags[idx] = (self.flags[idx] & !EMITTING) | EMITTED;
             }
@@ -112,12 +112,12 @@ impl Scheduler<'_, '_> {
                         self.visit(m.type_id, inner, d);
                     }
                 } else if self.flags[idx] & FWD_LISTED == 0 && Some(id) != cont {
-                    self.items.push(Item::Fwd(id));
+                    (self.sink)(Item::Fwd(id));
                     self.flags[idx] |= FWD_LISTED;
                 }
                 self.flags[idx] &= !EMITTING;
                 if top {
-                    self.items.push(Item::Composite(id));
+                    (self.sink)(Item::Composite(id));
                     self.flags[idx] |= EMITTED;
                 }
             }
