@@ -46,26 +46,31 @@ struct Line<W, T> {
     /// Indexes into `work` not yet claimed.
     pending: VecDeque<usize>,
     work: Vec<(Arc<W>, Option<T>)>,
+    /// How many results (a prefix of `work`) have been delivered.
+    delivered: usize,
     produced: bool,
 }
 
 /// Runs `produce` here while the helper thread consumes the work it hands to `send`; then
-/// both consume what is left. Returns `consume`'s results in the order the work was sent.
+/// both consume what is left. `consume`'s results reach `deliver`, on this thread, in the
+/// order the work was sent, as soon as they are ready, so that their memory can be reused.
 /// Each thread makes its own consumer state with `init`, once.
 pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
     produce: impl FnOnce(&mut dyn FnMut(W)),
     init: impl Fn() -> S + Sync,
     consume: impl Fn(&mut S, &W) -> T + Sync,
-) -> Vec<T> {
+    mut deliver: impl FnMut(T),
+) {
     let line = Mutex::new(Line {
         pending: VecDeque::new(),
         work: Vec::new(),
+        delivered: 0,
         produced: false,
     });
     let ready = Condvar::new();
     let lock = || line.lock().unwrap_or_else(PoisonError::into_inner);
     // Takes work as long as there is some; waits for more only while production goes on.
-    let consume_all = || {
+    let consume_all = |after_each: &mut dyn FnMut()| {
         let mut state = None;
         loop {
             let mut guard = lock();
@@ -78,38 +83,57 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
                 }
                 guard = ready.wait(guard).unwrap_or_else(PoisonError::into_inner);
             };
-            let Some(i) = i else { break };
-            let Some(work) = guard.work.get(i).map(|(w, _)| Arc::clone(w)) else {
+            let Some(work) = i.and_then(|i| guard.work.get(i).map(|(w, _)| (i, Arc::clone(w))))
+            else {
                 break;
             };
             drop(guard);
-            let result = consume(state.get_or_insert_with(&init), &work);
-            if let Some(slot) = lock().work.get_mut(i) {
+            let result = consume(state.get_or_insert_with(&init), &work.1);
+            if let Some(slot) = lock().work.get_mut(work.0) {
                 slot.1 = Some(result);
             }
+            after_each();
         }
     };
-    std::thread::scope(|s| {
-        let _helper = std::thread::Builder::new().spawn_scoped(s, consume_all);
-        produce(&mut |w| {
+    // Hands the results that are ready, in order, to `deliver` (outside the lock).
+    let deliver_ready = |deliver: &mut dyn FnMut(T)| {
+        let batch: Vec<T> = {
             let mut guard = lock();
-            let i = guard.work.len();
-            guard.work.push((Arc::new(w), None));
-            guard.pending.push_back(i);
+            let mut batch = Vec::new();
+            while let Some(result) = {
+                let next = guard.delivered;
+                guard.work.get_mut(next).and_then(|(_, r)| r.take())
+            } {
+                batch.push(result);
+                guard.delivered += 1;
+            }
+            batch
+        };
+        batch.into_iter().for_each(deliver);
+    };
+    std::thread::scope(|s| {
+        let _helper = std::thread::Builder::new().spawn_scoped(s, || consume_all(&mut || {}));
+        produce(&mut |w| {
+            {
+                let mut guard = lock();
+                let i = guard.work.len();
+                guard.work.push((Arc::new(w), None));
+                guard.pending.push_back(i);
+            }
             ready.notify_one();
+            deliver_ready(&mut deliver);
         });
         lock().produced = true;
         ready.notify_all();
-        consume_all();
+        consume_all(&mut || deliver_ready(&mut deliver));
     });
-    let work = line
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .work;
+    // The helper has finished; what it left undelivered (or, after a panic there, never
+    // consumed) is handled here.
+    let line = line.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut state = None;
-    work.into_iter()
-        .map(|(w, r)| r.unwrap_or_else(|| consume(state.get_or_insert_with(&init), &w)))
-        .collect()
+    for (w, r) in line.work.into_iter().skip(line.delivered) {
+        deliver(r.unwrap_or_else(|| consume(state.get_or_insert_with(&init), &w)));
+    }
 }
 
 #[cfg(test)]
@@ -122,14 +146,16 @@ mod tests {
     }
 
     #[test]
-    fn pipeline_returns_results_in_the_order_work_was_sent() {
-        let out = pipeline(
+    fn pipeline_delivers_results_in_the_order_work_was_sent() {
+        let mut out = Vec::new();
+        pipeline(
             |send| (0..100).for_each(|i| send(i)),
             Vec::<usize>::new,
             |seen, &i| {
                 seen.push(i);
                 i * 2
             },
+            |r| out.push(r),
         );
         assert_eq!(out, (0..100).map(|i| i * 2).collect::<Vec<_>>());
     }
