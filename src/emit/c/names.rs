@@ -49,8 +49,8 @@ impl Hasher for Fx {
 pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 pub(super) struct Names {
-    /// Per type id: 0 or 1 = the BTF name as is, N > 1 = `name___N`.
-    dup: Vec<u32>,
+    /// Types whose names clash: type id -> N for `name___N` (N > 1).
+    dup: FastMap<u32, u32>,
     /// Enumerators whose names clash: (enum id, index) -> N.
     enum_dups: FastMap<(u32, u32), u32>,
 }
@@ -78,7 +78,7 @@ impl Names {
             }
             sources.push(id);
         }
-        let mut dup = vec![0u32; btf.type_count() as usize];
+        let mut dup = FastMap::default();
         let mut enum_dups = FastMap::default();
         let mut tags: FastMap<&str, u32> = FastMap::default();
         let mut idents: FastMap<&str, u32> = FastMap::default();
@@ -89,14 +89,19 @@ impl Names {
             *c += 1;
             *c
         };
+        let mut note = |id: u32, c: u32| {
+            if c > 1 {
+                dup.insert(id, c);
+            }
+        };
         for id in sources {
             let Some(t) = btf.ty(id) else { continue };
             let kind = t.kind();
             match kind {
                 Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if t.is_named() => {
-                    dup[id as usize] = bump(&mut tags, t.name());
+                    note(id, bump(&mut tags, t.name()))
                 }
-                Kind::Typedef => dup[id as usize] = bump(&mut idents, t.name()),
+                Kind::Typedef => note(id, bump(&mut idents, t.name())),
                 _ => {}
             }
             if matches!(kind, Kind::Enum | Kind::Enum64) {
@@ -112,14 +117,14 @@ impl Names {
         for id in fwds {
             let Some(t) = btf.ty(id) else { continue };
             if !tags.contains_key(t.name()) {
-                dup[id as usize] = bump(&mut tags, t.name());
+                note(id, bump(&mut tags, t.name()));
             }
         }
         Names { dup, enum_dups }
     }
 
     pub(super) fn suffix(&self, id: u32) -> Option<u32> {
-        self.dup.get(id as usize).copied().filter(|&d| d > 1)
+        self.dup.get(&id).copied()
     }
 
     pub(super) fn enum_suffix(&self, id: u32, idx: usize) -> Option<u32> {
