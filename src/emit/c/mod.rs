@@ -18,7 +18,7 @@ use crate::btf::{Btf, Kind, Ty};
 
 use names::Names;
 use order::Orderer;
-use pad::Planner;
+use pad::{Aligns, Planner};
 use schedule::Item;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +84,8 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     } else {
         (order(), Names::decide(btf))
     };
-    let queue = orderer?.into_queue();
+    let (queue, scratch) = orderer?.into_queue();
+    let aligns = Aligns::new(btf);
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
     if big {
@@ -93,7 +94,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         crate::par::pipeline(
             |send| {
                 let (mut piece, mut weight) = (Vec::new(), 0);
-                schedule::schedule(btf, &queue, |item| {
+                schedule::schedule(btf, &queue, scratch, |item| {
                     weight += 1 + match item {
                         Item::Composite(id) | Item::Enum(id) => btf.ty(id).map_or(0, |t| t.vlen()),
                         _ => 0,
@@ -106,7 +107,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
                 });
                 send(piece);
             },
-            || Dumper::new(btf, &names),
+            || Dumper::new(btf, &names, &aligns),
             |d, piece: &Vec<Item>| {
                 for &item in piece {
                     d.render(item);
@@ -118,8 +119,8 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
             },
         );
     } else {
-        let mut d = Dumper::new(btf, &names);
-        schedule::schedule(btf, &queue, |item| {
+        let mut d = Dumper::new(btf, &names, &aligns);
+        schedule::schedule(btf, &queue, scratch, |item| {
             d.render(item);
             if d.out.len() > 1 << 16 {
                 let _ = out.write_str(&d.out);
@@ -184,11 +185,11 @@ fn push_name(out: &mut String, names: &Names, t: Ty<'_>) {
 const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 impl<'b, 'a> Dumper<'b, 'a> {
-    fn new(btf: &'b Btf<'a>, names: &'b Names) -> Self {
+    fn new(btf: &'b Btf<'a>, names: &'b Names, aligns: &'b Aligns) -> Self {
         Dumper {
             btf,
             names,
-            planner: Planner::new(btf),
+            planner: Planner::new(btf, aligns),
             out: String::with_capacity(PIECE_BYTES),
             chain: Vec::new(),
             scratch: String::new(),

@@ -53,9 +53,9 @@ impl<'b, 'a> Orderer<'b, 'a> {
         Ok(())
     }
 
-    /// The emission order.
-    pub(super) fn into_queue(self) -> Vec<u32> {
-        self.queue
+    /// The emission order, and the per-type state buffer for reuse (one byte per type id).
+    pub(super) fn into_queue(self) -> (Vec<u32>, Vec<u8>) {
+        (self.queue, self.state)
     }
 
     /// Orders `id` and everything it needs; returns whether the reference is "strong"

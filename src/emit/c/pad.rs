@@ -3,6 +3,8 @@
 //! BPF and x86-64 psABI rules) lays out exactly the text we will emit. Padding comes from
 //! BTF offsets; the simulation only tells us what the compiler would do on its own.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use crate::btf::{Btf, Kind};
 
 /// One explicit padding member: an unnamed bitfield of a given type and width.
@@ -50,23 +52,36 @@ fn align_up(v: u64, a: u64) -> u64 {
     v.div_ceil(a.max(1)) * a.max(1)
 }
 
-/// Memoised record alignment, so parents see the alignment of the emitted child. Plans
-/// themselves are not kept: a record is planned at most twice (for a parent's alignment and
-/// for its own emission), which is cheaper than holding a plan for every type id.
+/// Record alignments, memoised so that parents see the alignment of the emitted child;
+/// shared by the threads that render (a value is the same whoever computes it).
+pub(super) struct Aligns(Vec<AtomicU8>);
+
+impl Aligns {
+    pub(super) fn new(btf: &Btf<'_>) -> Aligns {
+        Aligns(
+            std::iter::repeat_with(|| AtomicU8::new(0))
+                .take(btf.type_count() as usize)
+                .collect(),
+        )
+    }
+}
+
+/// Plans records. Plans themselves are not kept: a record is planned at most a few times
+/// (for parents' alignment and for its own emission), which is cheaper than holding a plan
+/// for every type id.
 pub(super) struct Planner<'b, 'a> {
     btf: &'b Btf<'a>,
-    align: Vec<u8>,
+    align: &'b [AtomicU8],
 }
 
 /// Deeper by-value nesting than this is hostile input; treat such records as packed.
 const MAX_DEPTH: u32 = 256;
 
 impl<'b, 'a> Planner<'b, 'a> {
-    pub(super) fn new(btf: &'b Btf<'a>) -> Self {
-        let n = btf.type_count() as usize;
+    pub(super) fn new(btf: &'b Btf<'a>, aligns: &'b Aligns) -> Self {
         Planner {
             btf,
-            align: vec![0; n],
+            align: &aligns.0,
         }
     }
 
@@ -86,7 +101,10 @@ impl<'b, 'a> Planner<'b, 'a> {
 
     /// The alignment of a STRUCT or UNION, memoised.
     fn record_align(&mut self, id: u32, depth: u32) -> u32 {
-        let cached = self.align[id as usize];
+        let Some(slot) = self.align.get(id as usize) else {
+            return 1;
+        };
+        let cached = slot.load(Ordering::Relaxed);
         if cached != 0 {
             return u32::from(cached);
         }
@@ -95,7 +113,7 @@ impl<'b, 'a> Planner<'b, 'a> {
         } else {
             self.plan(id, depth + 1).align
         };
-        self.align[id as usize] = a.min(255) as u8;
+        slot.store(a.min(255) as u8, Ordering::Relaxed);
         a
     }
 

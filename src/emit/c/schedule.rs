@@ -34,10 +34,13 @@ struct Scheduler<'b, 'a, F> {
 }
 
 /// Lists the header's items for `queue`, the emission order from `order`, to `sink`.
-pub(super) fn schedule(btf: &Btf<'_>, queue: &[u32], sink: impl FnMut(Item)) {
+/// `scratch` is reused for the per-type flags (fresh memory costs a page fault per page).
+pub(super) fn schedule(btf: &Btf<'_>, queue: &[u32], mut scratch: Vec<u8>, sink: impl FnMut(Item)) {
+    scratch.clear();
+    scratch.resize(btf.type_count() as usize, 0);
     let mut s = Scheduler {
         btf,
-        flags: vec![0; btf.type_count() as usize],
+        flags: scratch,
         sink,
     };
     for &id in queue {
