@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::btf::{Btf, Kind};
+use crate::btf::{Btf, Kind, Ty};
 
 /// A word-at-a-time multiplicative hasher (the Fx scheme): the keys are short names built
 /// by us from trusted-shape data, and SipHash dominated the profile on vmlinux.
@@ -57,69 +57,61 @@ pub(super) struct Names {
 
 impl Names {
     pub(super) fn decide(btf: &Btf<'_>) -> Names {
-        // First the few types C sees by name (most are functions, pointers, prototypes), so
-        // that each map is sized once instead of rehashing its strings as it grows.
+        // The few types C sees by name (most are functions, pointers, prototypes).
         let (mut sources, mut fwds) = (Vec::new(), Vec::new());
-        let (mut n_tags, mut n_idents) = (0, 0);
         for id in btf.ids() {
             let Some(t) = btf.ty(id) else { continue };
             match t.kind() {
-                Kind::Struct | Kind::Union if t.is_named() => n_tags += 1,
-                Kind::Enum | Kind::Enum64 => {
-                    n_tags += usize::from(t.is_named());
-                    n_idents += t.vlen();
-                }
-                Kind::Typedef if t.is_named() => n_idents += 1,
-                Kind::Fwd => {
-                    fwds.push(id);
-                    continue;
-                }
-                _ => continue,
-            }
-            sources.push(id);
-        }
-        let mut dup = FastMap::default();
-        let mut enum_dups = FastMap::default();
-        let mut tags: FastMap<&str, u32> = FastMap::default();
-        let mut idents: FastMap<&str, u32> = FastMap::default();
-        tags.reserve(n_tags + fwds.len());
-        idents.reserve(n_idents);
-        let bump = |map: &mut FastMap<_, u32>, name| {
-            let c = map.entry(name).or_insert(0);
-            *c += 1;
-            *c
-        };
-        let mut note = |id: u32, c: u32| {
-            if c > 1 {
-                dup.insert(id, c);
-            }
-        };
-        for id in sources {
-            let Some(t) = btf.ty(id) else { continue };
-            let kind = t.kind();
-            match kind {
-                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if t.is_named() => {
-                    note(id, bump(&mut tags, t.name()))
-                }
-                Kind::Typedef => note(id, bump(&mut idents, t.name())),
+                Kind::Struct | Kind::Union | Kind::Typedef if t.is_named() => sources.push(id),
+                Kind::Enum | Kind::Enum64 => sources.push(id),
+                Kind::Fwd => fwds.push(id),
                 _ => {}
             }
-            if matches!(kind, Kind::Enum | Kind::Enum64) {
-                for (i, v) in t.enum_values().enumerate() {
-                    let c = bump(&mut idents, v.name);
-                    if c > 1 {
-                        enum_dups.insert((id, i as u32), c);
+        }
+        // Clashes are rare, so first find which names might clash: those whose hash occurs
+        // more than once. Only they go through maps of names; a map of every name would
+        // touch a megabyte of fresh memory, a page fault per page.
+        let mut keyed: Vec<u64> = Vec::new();
+        each_name(btf, &sources, &fwds, |t, owner, ns| {
+            let seq = keyed.len() as u64;
+            keyed.push(u64::from(name_hash(ns, name_of(t, owner))) << 32 | seq);
+        });
+        keyed.sort_unstable();
+        let mut shared = vec![0u64; keyed.len().div_ceil(64)];
+        for pair in keyed.windows(2) {
+            if pair[0] >> 32 == pair[1] >> 32 {
+                for seq in [pair[0] as u32, pair[1] as u32] {
+                    if let Some(w) = shared.get_mut(seq as usize / 64) {
+                        *w |= 1 << (seq % 64);
                     }
                 }
             }
         }
-        // A forward declaration names the same tag as its definition, if there is one.
-        for id in fwds {
-            let Some(t) = btf.ty(id) else { continue };
-            if !tags.contains_key(t.name()) {
-                note(id, bump(&mut tags, t.name()));
+        let mut dup = FastMap::default();
+        let mut enum_dups = FastMap::default();
+        let mut seen: [FastMap<&str, u32>; 2] = Default::default();
+        let mut seq = 0usize;
+        each_name(btf, &sources, &fwds, |t, owner, ns| {
+            let is_shared = shared.get(seq / 64).is_some_and(|w| w >> (seq % 64) & 1 != 0);
+            seq += 1;
+            if !is_shared {
+                return;
             }
-        }
+            let name = name_of(t, owner);
+            let names = &mut seen[ns as usize];
+            // A forward declaration names the same tag as its definition, if there is one.
+            if matches!(owner, Owner::Fwd(_)) && names.contains_key(name) {
+                return;
+            }
+            let count = names.entry(name).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                match owner {
+                    Owner::Type(id) | Owner::Fwd(id) => dup.insert(id, *count),
+                    Owner::Enumerator(id, i) => enum_dups.insert((id, i), *count),
+                };
+            }
+        });
         Names { dup, enum_dups }
     }
 
@@ -130,4 +122,67 @@ impl Names {
     pub(super) fn enum_suffix(&self, id: u32, idx: usize) -> Option<u32> {
         self.enum_dups.get(&(id, idx as u32)).copied()
     }
+}
+
+/// C's two namespaces for what we name.
+#[derive(Clone, Copy)]
+enum Ns {
+    /// struct, union and enum tags.
+    Tag = 0,
+    /// Typedefs and enumerators.
+    Ident = 1,
+}
+
+/// What a name belongs to.
+#[derive(Clone, Copy)]
+enum Owner {
+    Type(u32),
+    /// Enumerator `i` of enum `id`.
+    Enumerator(u32, u32),
+    Fwd(u32),
+}
+
+/// Calls `f` for every name C sees (with the type that holds it), in the order names are
+/// decided: types and their enumerators by id, then forward declarations.
+fn each_name<'a>(
+    btf: &'a Btf<'_>,
+    sources: &[u32],
+    fwds: &[u32],
+    mut f: impl FnMut(Ty<'a>, Owner, Ns),
+) {
+    for &id in sources {
+        let Some(t) = btf.ty(id) else { continue };
+        match t.kind() {
+            Kind::Typedef => f(t, Owner::Type(id), Ns::Ident),
+            Kind::Enum | Kind::Enum64 => {
+                if t.is_named() {
+                    f(t, Owner::Type(id), Ns::Tag);
+                }
+                for i in 0..t.vlen() as u32 {
+                    f(t, Owner::Enumerator(id, i), Ns::Ident);
+                }
+            }
+            _ => f(t, Owner::Type(id), Ns::Tag),
+        }
+    }
+    for &id in fwds {
+        if let Some(t) = btf.ty(id) {
+            f(t, Owner::Fwd(id), Ns::Tag);
+        }
+    }
+}
+
+fn name_of<'a>(t: Ty<'a>, owner: Owner) -> &'a str {
+    match owner {
+        Owner::Enumerator(_, i) => t.enum_value(i as usize).map_or("", |v| v.name),
+        Owner::Type(_) | Owner::Fwd(_) => t.name(),
+    }
+}
+
+fn name_hash(ns: Ns, name: &str) -> u32 {
+    let mut h = Fx::default();
+    h.write_u8(ns as u8);
+    h.write(name.as_bytes());
+    // The high half: a multiplicative hash mixes upwards.
+    (h.finish() >> 32) as u32
 }
