@@ -213,12 +213,16 @@ fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     // Frames are (id, start): a frame's pending edges are `pending[start..]`.
     let mut frames: Vec<(u32, usize)> = Vec::new();
     let mut pending: Vec<u32> = Vec::new();
+    // One buffer for both searches: fresh memory costs a page fault per page.
+    let mut state: Vec<u8> = Vec::with_capacity(kinds.len());
     for graph in [Graph::Strong, Graph::Naming] {
         // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
-        let mut state: Vec<u8> = kinds
-            .iter()
-            .map(|&k| if graph.is_leaf(k) { DONE } else { UNVISITED })
-            .collect();
+        state.clear();
+        state.extend(
+            kinds
+                .iter()
+                .map(|&k| if graph.is_leaf(k) { DONE } else { UNVISITED }),
+        );
         // Pushes a node's edges that may still lead somewhere; done nodes never change again.
         let push = |id: u32, state: &[u8], pending: &mut Vec<u32>| {
             let idx = (id - first) as usize;

@@ -92,7 +92,9 @@ impl Names {
         let mut seen: [FastMap<&str, u32>; 2] = Default::default();
         let mut seq = 0usize;
         each_name(btf, &sources, &fwds, |t, owner, ns| {
-            let is_shared = shared.get(seq / 64).is_some_and(|w| w >> (seq % 64) & 1 != 0);
+            let is_shared = shared
+                .get(seq / 64)
+                .is_some_and(|w| w >> (seq % 64) & 1 != 0);
             seq += 1;
             if !is_shared {
                 return;
