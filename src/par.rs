@@ -149,7 +149,7 @@ mod tests {
     fn pipeline_delivers_results_in_the_order_work_was_sent() {
         let mut out = Vec::new();
         pipeline(
-            |send| (0..100).for_each(|i| send(i)),
+            |send| (0..100).for_each(send),
             Vec::<usize>::new,
             |seen, &i| {
                 seen.push(i);
