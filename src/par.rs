@@ -111,8 +111,20 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
         };
         batch.into_iter().for_each(deliver);
     };
+    // Ends production however `produce` ends (a panic too), so that the helper stops waiting.
+    struct EndOfProduction<'l, W, T>(&'l Mutex<Line<W, T>>, &'l Condvar);
+    impl<W, T> Drop for EndOfProduction<'_, W, T> {
+        fn drop(&mut self) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .produced = true;
+            self.1.notify_all();
+        }
+    }
     std::thread::scope(|s| {
         let _helper = std::thread::Builder::new().spawn_scoped(s, || consume_all(&mut || {}));
+        let end = EndOfProduction(&line, &ready);
         produce(&mut |w| {
             {
                 let mut guard = lock();
@@ -123,12 +135,11 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
             ready.notify_one();
             deliver_ready(&mut deliver);
         });
-        lock().produced = true;
-        ready.notify_all();
+        drop(end);
         consume_all(&mut || deliver_ready(&mut deliver));
     });
-    // The helper has finished; what it left undelivered (or, after a panic there, never
-    // consumed) is handled here.
+    // Both threads have finished: deliver the rest. Everything was consumed (a panic in a
+    // consumer is re-raised by the scope), but consuming here is the fallback.
     let line = line.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut state = None;
     for (w, r) in line.work.into_iter().skip(line.delivered) {
