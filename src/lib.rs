@@ -6,5 +6,7 @@
 pub mod btf;
 pub mod emit;
 pub mod fsutil;
+pub mod layout;
 pub mod object;
 mod par;
+pub mod skeleton;

@@ -145,21 +145,7 @@ pub fn is_elf(data: &[u8]) -> bool {
 
 impl<'a> Object<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Object<'a>, Error> {
-        if !is_elf(data) {
-            return Err(Error::at(0, "not an ELF file"));
-        }
-        if data.len() < 64 {
-            return Err(Error::at(0, "truncated ELF header"));
-        }
-        if data[4] != 2 {
-            return Err(Error::at(4, "not a 64-bit ELF file, so not a BPF object"));
-        }
-        if data[5] != 1 {
-            return Err(Error::at(
-                5,
-                "big-endian ELF; only little-endian BPF objects are supported",
-            ));
-        }
+        check_ident(data)?;
         let machine = u16::from_le_bytes([data[18], data[19]]);
         if machine != EM_BPF {
             return Err(Error::at(
@@ -186,7 +172,8 @@ impl<'a> Object<'a> {
             None => None,
         };
         let programs = find_programs(&sections, &symbols);
-        let maps = read_maps(&btf, btf_offset)?;
+        let mut maps = read_maps(&btf, btf_offset)?;
+        sort_maps_by_offset(&mut maps, &sections, &symbols);
         let datasecs = read_datasecs(&btf, &sections, &symbols)?;
         let license = sections
             .iter()
@@ -250,7 +237,11 @@ fn read_sections(
         let nobits = s.kind() == object::SectionKind::UninitializedData;
         let (file_offset, size) = match s.file_range() {
             Some((off, len)) => (off, len),
-            None => (0, s.size()),
+            // SHT_NOBITS still has an sh_offset, which Wasm skeletons report for `.bss`.
+            None => {
+                use object::read::elf::SectionHeader as _;
+                (s.elf_section_header().sh_offset(elf.endian()), s.size())
+            }
         };
         out.push(Section {
             index: s.index().0,
@@ -372,6 +363,19 @@ fn read_maps(btf: &Btf<'_>, btf_offset: usize) -> Result<Vec<MapDef>, Error> {
     Ok(maps)
 }
 
+/// libbpf orders BTF-defined maps by their offset in `.maps`, which need not be the BTF order.
+fn sort_maps_by_offset(maps: &mut [MapDef], sections: &[Section], symbols: &[Symbol]) {
+    let Some(sec) = sections.iter().find(|s| s.name == ".maps") else {
+        return;
+    };
+    maps.sort_by_key(|m| {
+        symbols
+            .iter()
+            .find(|s| s.section == Some(sec.index) && s.name == m.name)
+            .map_or(u64::MAX, |s| s.value)
+    });
+}
+
 fn data_kind(name: &str) -> Option<DataKind> {
     let is = |base: &str| name == base || name.starts_with(&format!("{base}."));
     if is(".rodata") {
@@ -491,9 +495,46 @@ fn kconfig_align(btf: &Btf<'_>, id: u32) -> u64 {
     }
 }
 
+/// The ELF identification bytes we can read: a complete 64-bit little-endian header.
+fn check_ident(data: &[u8]) -> Result<(), Error> {
+    if !is_elf(data) {
+        return Err(Error::at(0, "not an ELF file"));
+    }
+    if data.len() < 64 {
+        return Err(Error::at(0, "truncated ELF header"));
+    }
+    if data[4] != 2 {
+        return Err(Error::at(4, "not a 64-bit ELF file, so not a BPF object"));
+    }
+    if data[5] != 1 {
+        return Err(Error::at(
+            5,
+            "big-endian ELF; only little-endian BPF objects are supported",
+        ));
+    }
+    // A cut-off file loses its section headers first; say so at e_shoff rather than at 0.
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap_or([0; 8]));
+    let shentsize = u64::from(u16::from_le_bytes([data[0x3a], data[0x3b]]));
+    let shnum = u64::from(u16::from_le_bytes([data[0x3c], data[0x3d]])).max(1);
+    let end = shentsize
+        .checked_mul(shnum)
+        .and_then(|n| n.checked_add(shoff));
+    if shoff != 0 && end.is_none_or(|e| e > data.len() as u64) {
+        return Err(Error::at(
+            0x28,
+            format!(
+                "ELF section headers at {shoff} run past the end of the file ({} bytes); truncated?",
+                data.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Just the `.BTF` section of an ELF file and its file offset, for tools that dump BTF from
 /// objects that need not be complete BPF programs.
 pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
+    check_ident(data)?;
     let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
         .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
     let sec = elf

@@ -110,7 +110,7 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
         ("c", false) => {
             emit::c::dump_to(&btf, &opts.types, &mut stdout).with_context(|| file.to_string())?
         }
-        ("c", true) => bail!("format c -j is not implemented yet"),
+        ("c", true) => stdout.write_all(wasm_header(&btf, file, &opts.types)?.as_bytes()),
         (f, _) => bail!("unknown format '{f}', expected raw or c"),
     }
     stdout.finish().context("writing to stdout")
@@ -151,6 +151,20 @@ impl<W: Write> std::fmt::Write for IoWriter<W> {
     }
 }
 
+/// `format c -j`: the Wasm layout header, guarded by a macro named after the input file.
+fn wasm_header(btf: &Btf<'_>, file: &str, types: &[String]) -> Result<String> {
+    let selection = match types {
+        [] => ecc::layout::Selection::All,
+        t => ecc::layout::Selection::Types(t),
+    };
+    let name = std::path::Path::new(file)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    emit::wasm::header_for(btf, selection, &emit::wasm::guard_for(&name))
+        .with_context(|| file.to_string())
+}
+
 /// BTF from an ELF object's `.BTF` section or a raw blob; errors carry the byte offset.
 fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
     let (blob, shift) = if ecc::object::is_elf(data) {
@@ -165,6 +179,27 @@ fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
     btf.map_err(|e| anyhow::anyhow!("{}", e.shifted(shift)))
 }
 
-fn do_gen_skeleton(_opts: &Opts, _rest: &[String]) -> Result<()> {
-    bail!("gen skeleton is not implemented yet")
+fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
+    let (file, name) = match rest {
+        [f] => (f, ecc::skeleton::obj_name_from_path(f)),
+        [f, kw, n] if kw == "name" => (f, n.clone()),
+        _ => bail!("gen skeleton: expected FILE [name NAME]"),
+    };
+    let data = read(file)?;
+    let obj = ecc::object::Object::parse(&data).with_context(|| file.to_string())?;
+    let skel = ecc::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
+    let out = if opts.wasm {
+        let layout = skel
+            .wasm_layout(&obj.btf)
+            .with_context(|| file.to_string())?;
+        emit::skeleton_wasm::wasm(&skel, &layout, &data)
+    } else {
+        emit::skeleton::native(&skel, &obj.btf, &data)
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .context("writing to stdout")?;
+    Ok(())
 }

@@ -67,7 +67,8 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
         let pos = types_pos + off as usize;
         let rec = record(btf, off);
         let kind = kind_of(rec);
-        let vlen = (u32_at(rec, 4) & 0xffff) as usize;
+        let info = u32_at(rec, 4);
+        let vlen = (info & 0xffff) as usize;
         let word2 = u32_at(rec, 8);
         let tail = pos + TYPE_HEADER_LEN;
         name(id, u32_at(rec, 0), pos)?;
@@ -94,6 +95,22 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
                     let at = tail + j * 12;
                     name(id, u32_at(e, 0), at)?;
                     ty_ref(id, u32_at(e, 4), at + 4)?;
+                    // As the kernel requires; emitters then never pad past the record.
+                    let off = u32_at(e, 8);
+                    let (bit_offset, bits) = match info >> 31 {
+                        0 => (off, 0),
+                        _ => (off & 0x00ff_ffff, off >> 24),
+                    };
+                    if u64::from(bit_offset) + u64::from(bits) > u64::from(word2) * 8 {
+                        return Err(Error::at(
+                            at + 8,
+                            format!(
+                                "type [{id}]: member {j} at bit {bit_offset} lies outside the \
+                                 {word2}-byte {}",
+                                kind.raw_name()
+                            ),
+                        ));
+                    }
                 }
             }
             Kind::Enum | Kind::Enum64 => {

@@ -171,15 +171,25 @@ impl<'a> SectionInfo<'a> {
         u32_at(self.records, i * self.rec_size + w * 4)
     }
 
+    /// How many records can be read as `min`-byte ones: none when the table's records are
+    /// smaller (e.g. line_infos asked of a func_info group), so no accessor reads past a record.
+    fn count_as(&self, min: usize) -> usize {
+        if self.rec_size >= min {
+            self.len()
+        } else {
+            0
+        }
+    }
+
     pub fn func_infos(&self) -> impl Iterator<Item = FuncInfo> + '_ {
-        (0..self.len()).map(|i| FuncInfo {
+        (0..self.count_as(8)).map(|i| FuncInfo {
             insn_off: self.word(i, 0),
             type_id: self.word(i, 1),
         })
     }
 
     pub fn line_infos(&self) -> impl Iterator<Item = LineInfo> + '_ {
-        (0..self.len()).map(|i| {
+        (0..self.count_as(16)).map(|i| {
             let lc = self.word(i, 3);
             LineInfo {
                 insn_off: self.word(i, 0),
@@ -192,7 +202,7 @@ impl<'a> SectionInfo<'a> {
     }
 
     pub fn core_relos(&self) -> impl Iterator<Item = CoreRelo> + '_ {
-        (0..self.len()).map(|i| CoreRelo {
+        (0..self.count_as(16)).map(|i| CoreRelo {
             insn_off: self.word(i, 0),
             type_id: self.word(i, 1),
             access_str_off: self.word(i, 2),

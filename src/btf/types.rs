@@ -244,6 +244,20 @@ impl<'a> Ty<'a> {
         })
     }
 
+    /// The string offset naming the `i`th member, enumerator or parameter (0 when anonymous
+    /// or out of range). Tools that tell "(anon)" from an empty name need the raw offset.
+    pub fn entry_name_off(&self, i: usize) -> u32 {
+        let stride = match self.kind() {
+            Kind::Struct | Kind::Union | Kind::Enum64 => 12,
+            Kind::Enum | Kind::FuncProto => 8,
+            _ => return 0,
+        };
+        if i >= self.vlen() {
+            return 0;
+        }
+        self.tail_word(i * stride / 4)
+    }
+
     /// VAR linkage (0 static, 1 global, 2 extern) or FUNC linkage (the vlen field).
     pub fn linkage(&self) -> u32 {
         match self.kind() {

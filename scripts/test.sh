@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs prerequisites, checks formatting and
+# lints, verifies that the committed testdata objects are current, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! command -v cargo >/dev/null; then
+  echo "test: cargo is required (install Rust with rustup)" >&2
+  exit 1
+fi
+cargo fmt --check
+cargo clippy --all-targets --release --quiet -- -D warnings
+bash scripts/build-testdata.sh --check
+INSTA_UPDATE=no cargo test --release 2>&1
