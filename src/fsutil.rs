@@ -36,12 +36,12 @@ impl std::ops::Deref for Input {
     }
 }
 
-/// The kernel's own BTF, which Linux 6.16+ lets readers map.
+/// The kernel's own BTF, which recent kernels let readers map.
 const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// Reads `path`. The kernel's BTF is mapped instead: the kernel maps its in-memory image
 /// directly, which saves copying 5+ MB and keeps those pages out of our RSS. Where the
-/// kernel refuses the mapping (before 6.16), the file is read as usual.
+/// kernel refuses the mapping (older kernels), the file is read as usual.
 pub fn read_input(path: &Path) -> std::io::Result<Input> {
     if path == Path::new(VMLINUX_BTF) {
         let file = std::fs::File::open(path)?;
