@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod layout;
 pub mod object;
 pub mod package;
+mod par;
 pub mod skeleton;
 pub mod strip;
 pub mod vmlinux;
