@@ -115,7 +115,8 @@ pub fn ensure(btf_path: &Path, cache: Option<&Path>, scratch: &Path) -> Result<P
             }
         }
     }
-    let data = crate::fsutil::read_input(btf_path).map_err(|e| Error::Read(btf_path.to_path_buf(), e))?;
+    let data =
+        crate::fsutil::read_input(btf_path).map_err(|e| Error::Read(btf_path.to_path_buf(), e))?;
     let btf = raw_btf(btf_path, &data)?;
     let key = cache_key(btf);
     if let Some(c) = cache {
