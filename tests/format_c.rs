@@ -291,7 +291,6 @@ fn type_filter_limits_output_to_dependencies() {
 }
 
 #[path = "common/btf_builder.rs"]
-#[allow(dead_code)]
 mod btf_builder;
 
 /// A crafted multi-GiB struct must not turn into gigabytes of `long: 64;` lines: large gaps
