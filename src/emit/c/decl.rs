@@ -177,9 +177,20 @@ impl<'b, 'a> Dumper<'b, 'a> {
     fn push_pads(&mut self, pads: &[super::pad::Pad], lvl: u32) {
         for p in pads {
             self.indent(lvl);
-            self.out.push_str(p.ty);
-            self.out.push_str(": ");
-            push_num(&mut self.out, u64::from(p.bits));
+            match *p {
+                super::pad::Pad::Bits { ty, bits } => {
+                    self.out.push_str(ty);
+                    self.out.push_str(": ");
+                    push_num(&mut self.out, u64::from(bits));
+                }
+                super::pad::Pad::Bytes { at, len } => {
+                    self.out.push_str("char __pad_at_");
+                    push_num(&mut self.out, at);
+                    self.out.push('[');
+                    push_num(&mut self.out, len);
+                    self.out.push(']');
+                }
+            }
             self.out.push_str(";\n");
         }
     }

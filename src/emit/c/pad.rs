@@ -7,12 +7,17 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::btf::{Btf, Kind};
 
-/// One explicit padding member: an unnamed bitfield of a given type and width.
+/// One explicit padding member: an unnamed bitfield of a given type and width, or, for
+/// gaps too large to spell as bitfields, a named byte array at a given byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Pad {
-    pub ty: &'static str,
-    pub bits: u32,
+pub(super) enum Pad {
+    Bits { ty: &'static str, bits: u32 },
+    Bytes { at: u64, len: u64 },
 }
+
+/// Gaps of at least this many bytes become one `char __pad_at_N[len]` instead of a line
+/// per 8 bytes: a crafted multi-GiB struct must not turn into gigabytes of `long: 64;`.
+const BYTE_ARRAY_GAP: u64 = 4096;
 
 /// What goes before a member (or after the last one, for the tail).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,11 +36,19 @@ pub(super) struct Plan {
 fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
     if !cur.is_multiple_of(8) && cur < to {
         let k = (8 - cur % 8).min(to - cur);
-        out.push(Pad {
+        out.push(Pad::Bits {
             ty: "char",
             bits: k as u32,
         });
         cur += k;
+    }
+    let whole = (to - cur.min(to)) / 8;
+    if whole >= BYTE_ARRAY_GAP {
+        out.push(Pad::Bytes {
+            at: cur / 8,
+            len: whole,
+        });
+        cur += whole * 8;
     }
     while cur < to {
         let left = to - cur;
@@ -43,7 +56,7 @@ fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
             .into_iter()
             .find(|&(_, w)| cur.is_multiple_of(w) && left >= w)
             .unwrap_or(("char", left.min(8)));
-        out.push(Pad { ty, bits: w as u32 });
+        out.push(Pad::Bits { ty, bits: w as u32 });
         cur += w;
     }
 }
