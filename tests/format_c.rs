@@ -289,3 +289,43 @@ fn type_filter_limits_output_to_dependencies() {
     assert!(out.stdout.is_empty());
     let _ = Path::new("");
 }
+
+#[path = "common/btf_builder.rs"]
+mod btf_builder;
+
+/// A crafted multi-GiB struct must not turn into gigabytes of `long: 64;` lines: large gaps
+/// become one byte array, and the header still compiles with every layout holding.
+#[test]
+fn huge_gaps_become_one_byte_array() {
+    let mut b = btf_builder::Builder::new();
+    let int = b.int("int", 4, btf_builder::SIGNED, 0, 32);
+    let big: u32 = 3_875_536_904;
+    // Member offsets are 32-bit bit counts, so `last` sits at 400 MB and the tail is huge too.
+    b.struct_(
+        "huge",
+        big,
+        &[("first", int, 0), ("last", int, 400_000_000 * 8)],
+    );
+    b.struct_("mid", 8192 + 8, &[("a", int, 0), ("b", int, 8192 * 8)]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.btf");
+    std::fs::write(&file, b.build()).unwrap();
+    let h = wasm_bpftool_ok(&["btf", "dump", "file", file.to_str().unwrap(), "format", "c"]);
+    assert!(h.len() < 4096, "header is {} bytes", h.len());
+    assert!(h.contains("char __pad_at_4[399999996];"), "{h}");
+    assert!(h.contains("char __pad_at_400000004[3475536900];"), "{h}");
+    assert!(h.contains("char __pad_at_4[8188];"), "{h}");
+    std::fs::write(dir.path().join("huge.h"), &h).unwrap();
+    let check = dir.path().join("check.c");
+    std::fs::write(
+        &check,
+        format!(
+            "#include \"huge.h\"\n_Static_assert(sizeof(struct huge) == {big}UL, \"\");\n\
+             _Static_assert(__builtin_offsetof(struct huge, last) == 400000000UL, \"\");\n\
+             _Static_assert(sizeof(struct mid) == 8200, \"\");\n\
+             _Static_assert(__builtin_offsetof(struct mid, b) == 8192, \"\");\n",
+        ),
+    )
+    .unwrap();
+    assert_compiles(&check, &["-target", "bpf"]);
+}

@@ -208,9 +208,7 @@ fn vmlinux_header_compiles_for_wasm32_bpf_and_i386() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vmlinux.wasm.h");
     std::fs::write(&path, &text).expect("write header");
-    for t in &TARGETS[..3] {
-        assert_compiles(&path, t);
-    }
+    compile_everywhere(&path);
 }
 
 #[test]

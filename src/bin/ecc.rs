@@ -1,9 +1,150 @@
-fn main() {
-    // `ecc verify` / `ecc run` live in the library (ecc::loader::cli).
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match args.get(1).and_then(|a| a.to_str()) {
-        Some("verify") => std::process::exit(ecc::loader::cli::main_verify(args[2..].to_vec())),
-        Some("run") => std::process::exit(ecc::loader::cli::main_run(args[2..].to_vec())),
-        _ => {}
+//! ecc: compiles an eBPF C program into `<name>.bpf.o` and a package.json that the eunomia
+//! runtime runs. Command line compatible with the original ecc:
+//!   ecc [OPTIONS] <SOURCE_PATH> [EXPORT_EVENT_HEADER] [-- <extra clang args>...]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use ecc::driver::{self, Request};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc",
+    version,
+    about = "Compile an eBPF C program into a BPF object and a eunomia package.json",
+    after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
+                  <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h."
+)]
+struct Cli {
+    /// The BPF C source (with --header-only: the header)
+    source_path: PathBuf,
+    /// Header whose structs the runtime uses to decode events (first struct first)
+    export_event_header: Option<PathBuf>,
+    /// Output directory (created if missing; default: the source's directory)
+    #[arg(short = 'o', long, value_name = "DIR")]
+    output_path: Option<PathBuf>,
+    /// Print each step, its time and the clang command line
+    #[arg(short, long)]
+    verbose: bool,
+    /// Compile only the header's structs into BTF (SOURCE_PATH is the header)
+    #[arg(long)]
+    header_only: bool,
+    /// Also write ewasm-skel.h, package.json as a C string for Wasm programs
+    #[arg(long)]
+    wasm_header: bool,
+    /// Extra clang flags (repeatable; each value is split on whitespace, as the original did)
+    #[arg(short = 'a', long, value_name = "FLAG", allow_hyphen_values = true)]
+    additional_cflags: Vec<String>,
+    /// clang binary (path or name in PATH; default: clang)
+    #[arg(short = 'c', long, value_name = "PATH")]
+    clang_bin: Option<PathBuf>,
+    /// Strip DWARF with this llvm-strip instead of the built-in stripper
+    #[arg(short = 'l', long, value_name = "PATH")]
+    llvm_strip_bin: Option<PathBuf>,
+    /// Do not write package.json
+    #[arg(short = 'n', long)]
+    no_generate_package_json: bool,
+    /// Kernel BTF for vmlinux.h (default: /sys/kernel/btf/vmlinux), e.g. another machine's
+    #[arg(long, value_name = "FILE")]
+    btf: Option<PathBuf>,
+    /// Architecture for __TARGET_ARCH_* (x86, arm64, riscv, ...; default: this host's)
+    #[arg(long, value_name = "ARCH")]
+    target_arch: Option<String>,
+    /// Write a make-style dependency file listing every file clang read
+    #[arg(short = 'M', long, value_name = "FILE")]
+    depfile: Option<PathBuf>,
+    /// Directory holding libbpf's headers (bpf/bpf_helpers.h), searched before the system's
+    #[arg(long, value_name = "DIR")]
+    libbpf_include: Option<PathBuf>,
+    /// Extra clang arguments, passed as they are
+    #[arg(last = true, value_name = "CLANG_ARGS")]
+    clang_args: Vec<String>,
+}
+
+type Subcommand = fn(Vec<OsString>) -> Result<()>;
+
+/// Subcommands other than the compile, chosen by the first argument.
+const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
+
+/// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
+/// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
+fn verify(args: Vec<OsString>) -> Result<()> {
+    std::process::exit(ecc::loader::cli::main_verify(args[1..].to_vec()))
+}
+
+fn run(args: Vec<OsString>) -> Result<()> {
+    std::process::exit(ecc::loader::cli::main_run(args[1..].to_vec()))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let sub = args.get(1).and_then(|a| {
+        SUBCOMMANDS
+            .iter()
+            .find(|(name, _)| a.to_str() == Some(name))
+    });
+    let result = match sub {
+        Some((_, f)) => f(args[1..].to_vec()),
+        None => compile(Cli::parse_from(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ecc: error: {e:#}");
+            ExitCode::from(1)
+        }
     }
+}
+
+fn compile(cli: Cli) -> Result<()> {
+    // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
+    // here, before any thread exists, because it sets an environment variable.
+    if std::env::var_os("LIBCLANG_PATH").is_none() {
+        let lib = ecc::compile::find_clang(cli.clang_bin.as_deref())
+            .ok()
+            .and_then(|c| ecc::compile::libclang_for(&c));
+        if let Some(lib) = lib {
+            std::env::set_var("LIBCLANG_PATH", lib);
+        }
+    }
+    let mut cflags: Vec<String> = cli
+        .additional_cflags
+        .iter()
+        .flat_map(|a| a.split_whitespace().map(str::to_string))
+        .collect();
+    cflags.extend(cli.clang_args);
+    let req = Request {
+        source: cli.source_path,
+        header: cli.export_event_header,
+        output_dir: cli.output_path,
+        header_only: cli.header_only,
+        wasm_header: cli.wasm_header,
+        package_json: !cli.no_generate_package_json,
+        clang: cli.clang_bin,
+        llvm_strip: cli.llvm_strip_bin,
+        btf: cli.btf,
+        target_arch: cli.target_arch,
+        depfile: cli.depfile,
+        libbpf_include: cli.libbpf_include,
+        cflags,
+        cache_dir: None,
+    };
+    let verbose = cli.verbose;
+    let log = move |line: &str| {
+        if verbose {
+            eprintln!("ecc: {line}");
+        }
+    };
+    let outcome = driver::build(&req, &log)?;
+    for w in &outcome.warnings {
+        eprintln!("ecc: warning: {w}");
+    }
+    for p in &outcome.written {
+        log(&format!("wrote {}", p.display()));
+    }
+    Ok(())
 }

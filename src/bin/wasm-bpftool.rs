@@ -2,13 +2,15 @@
 //!   wasm-bpftool [-j] [-B BASE] btf dump file FILE [format {raw|c}] [--type NAME]...
 //!   wasm-bpftool [-j] gen skeleton FILE [name NAME]
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
 use ecc::btf::Btf;
 use ecc::emit;
+use ecc::fsutil::{read_input, Input};
 
 const USAGE: &str =
     "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
@@ -79,8 +81,8 @@ fn run() -> Result<()> {
     bail!("unknown command '{}'; see --help", opts.words.join(" "))
 }
 
-fn read(path: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{path}: cannot read"))
+fn read(path: &str) -> Result<Input> {
+    read_input(Path::new(path)).with_context(|| format!("{path}: cannot read"))
 }
 
 fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
@@ -101,18 +103,52 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
     };
     let data = read(file)?;
     let btf = load_btf(&data, base.as_ref()).with_context(|| file.to_string())?;
-    let out = match (format, opts.wasm) {
-        ("raw", _) => emit::raw::dump(&btf),
-        ("c", false) => emit::c::dump(&btf, &opts.types).with_context(|| file.to_string())?,
-        ("c", true) => wasm_header(&btf, file, &opts.types)?,
+    let mut stdout = IoWriter::new(std::io::stdout().lock());
+    match (format, opts.wasm) {
+        ("raw", _) => stdout.write_all(emit::raw::dump(&btf).as_bytes()),
+        // Streamed: the emitter checks everything before its first byte, then writes in chunks.
+        ("c", false) => {
+            emit::c::dump_to(&btf, &opts.types, &mut stdout).with_context(|| file.to_string())?
+        }
+        ("c", true) => stdout.write_all(wasm_header(&btf, file, &opts.types)?.as_bytes()),
         (f, _) => bail!("unknown format '{f}', expected raw or c"),
-    };
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .context("writing to stdout")?;
-    Ok(())
+    }
+    stdout.finish().context("writing to stdout")
+}
+
+/// Adapts an `io::Write` to the emitters' `fmt::Write`, keeping the first I/O error.
+struct IoWriter<W: Write> {
+    inner: W,
+    err: Option<std::io::Error>,
+}
+
+impl<W: Write> IoWriter<W> {
+    fn new(inner: W) -> Self {
+        IoWriter { inner, err: None }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) {
+        if self.err.is_none() {
+            self.err = self.inner.write_all(bytes).err();
+        }
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        match self.err.take() {
+            Some(e) => Err(e),
+            None => self.inner.flush(),
+        }
+    }
+}
+
+impl<W: Write> std::fmt::Write for IoWriter<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.write_all(s.as_bytes());
+        match self.err {
+            Some(_) => Err(std::fmt::Error),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `format c -j`: the Wasm layout header, guarded by a macro named after the input file.

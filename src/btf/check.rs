@@ -1,75 +1,112 @@
 //! Up-front validation of a BTF blob: every string offset and type id a record holds is in
 //! range, integers are well-formed, and no reference chain loops back on itself.
+//!
+//! Both checks read the records directly (one linear walk, and two depth-first searches over
+//! the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going through
+//! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::{Btf, Error};
 
-pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
+/// Below this many types, a second thread costs more than it saves.
+const PARALLEL_MIN_TYPES: usize = 20_000;
+
+/// Validates `btf`; returns which ids are referenced, as bits (see `Btf::is_referenced`).
+pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
+    // The loop search copes with out-of-range ids, so both can run at once; a record error
+    // still wins over a loop, as if they had run one after the other.
+    let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
+        crate::par::join(
+            || check_records(btf, types_pos),
+            || check_loops(btf, types_pos),
+        )
+    } else {
+        (check_records(btf, types_pos), check_loops(btf, types_pos))
+    };
+    let referenced = records?;
+    loops.map(|()| referenced)
+}
+
+/// The `vlen` entries of `stride` bytes that follow a record's header.
+fn entries(rec: &[u8], vlen: usize, stride: usize) -> std::slice::ChunksExact<'_, u8> {
+    let tail = rec.get(TYPE_HEADER_LEN..TYPE_HEADER_LEN + vlen * stride);
+    tail.unwrap_or_default().chunks_exact(stride)
+}
+
+/// Checks each record on its own: string offsets, type ids in range, INT encodings, and
+/// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order; without
+/// one, returns a bit per type id telling whether some record refers to it.
+fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
     let count = btf.type_count();
+    let mut referenced = vec![0u64; (count as usize).div_ceil(64)];
+    let name = |id: u32, name_off: u32, at: usize| -> Result<(), Error> {
+        match btf.is_valid_str(name_off) {
+            true => Ok(()),
+            false => Err(Error::at(
+                at,
+                format!("type [{id}]: bad string offset {name_off}"),
+            )),
+        }
+    };
+    let mut ty_ref = |id: u32, tid: u32, at: usize| -> Result<(), Error> {
+        match tid < count {
+            true => {
+                if let Some(w) = referenced.get_mut((tid / 64) as usize) {
+                    *w |= 1 << (tid % 64);
+                }
+                Ok(())
+            }
+            false => Err(Error::at(
+                at,
+                format!("type [{id}] refers to type id {tid}, but there are only {count}"),
+            )),
+        }
+    };
     for (i, &off) in btf.offsets.iter().enumerate() {
         let id = btf.first_id + i as u32;
         let pos = types_pos + off as usize;
-        let rec = &btf.types[off as usize..];
-        let t = btf
-            .ty(id)
-            .ok_or_else(|| Error::at(pos, format!("type [{id}] is unreadable")))?;
-        let kind = t.kind();
-        let name = |name_off: u32, at: usize| -> Result<(), Error> {
-            match btf.is_valid_str(name_off) {
-                true => Ok(()),
-                false => Err(Error::at(
-                    at,
-                    format!("type [{id}]: bad string offset {name_off}"),
-                )),
-            }
-        };
-        let ty_ref = |tid: u32, at: usize| -> Result<(), Error> {
-            if tid < count {
-                Ok(())
-            } else {
-                Err(Error::at(
-                    at,
-                    format!("type [{id}] refers to type id {tid}, but there are only {count}"),
-                ))
-            }
-        };
-        name(t.name_off(), pos)?;
-        if kind.has_type_ref() {
-            ty_ref(t.type_id(), pos + 8)?;
-        }
+        let rec = record(btf, off);
+        let kind = kind_of(rec);
+        let info = u32_at(rec, 4);
+        let vlen = (info & 0xffff) as usize;
+        let word2 = u32_at(rec, 8);
         let tail = pos + TYPE_HEADER_LEN;
+        name(id, u32_at(rec, 0), pos)?;
+        if kind.has_type_ref() {
+            ty_ref(id, word2, pos + 8)?;
+        }
         match kind {
             Kind::Int => {
-                let info = t.int().unwrap_or_default();
-                let size = t.size();
-                if !matches!(size, 1 | 2 | 4 | 8 | 16)
-                    || u32::from(info.bits) + u32::from(info.offset) > size * 8
-                {
+                let (size, v) = (word2, u32_at(rec, TYPE_HEADER_LEN));
+                let (bits, offset) = (v & 0xff, (v >> 16) & 0xff);
+                if !matches!(size, 1 | 2 | 4 | 8 | 16) || bits + offset > size * 8 {
                     return Err(Error::at(
                         pos,
-                        format!("type [{id}]: bad INT size {size} / bits {}", info.bits),
+                        format!("type [{id}]: bad INT size {size} / bits {bits}"),
                     ));
                 }
             }
             Kind::Array => {
-                let a = t.array().unwrap_or_default();
-                ty_ref(a.elem, tail)?;
-                ty_ref(a.index, tail + 4)?;
+                ty_ref(id, u32_at(rec, TYPE_HEADER_LEN), tail)?;
+                ty_ref(id, u32_at(rec, TYPE_HEADER_LEN + 4), tail + 4)?;
             }
             Kind::Struct | Kind::Union => {
-                for (j, m) in t.member_layout().enumerate() {
+                for (j, e) in entries(rec, vlen, 12).enumerate() {
                     let at = tail + j * 12;
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * 12), at)?;
-                    ty_ref(m.type_id, at + 4)?;
+                    name(id, u32_at(e, 0), at)?;
+                    ty_ref(id, u32_at(e, 4), at + 4)?;
                     // As the kernel requires; emitters then never pad past the record.
-                    let end = u64::from(m.bit_offset) + u64::from(m.bitfield_size);
-                    if end > u64::from(t.size()) * 8 {
+                    let off = u32_at(e, 8);
+                    let (bit_offset, bits) = match info >> 31 {
+                        0 => (off, 0),
+                        _ => (off & 0x00ff_ffff, off >> 24),
+                    };
+                    if u64::from(bit_offset) + u64::from(bits) > u64::from(word2) * 8 {
                         return Err(Error::at(
                             at + 8,
                             format!(
-                                "type [{id}]: member {j} at bit {} lies outside the {}-byte {}",
-                                m.bit_offset,
-                                t.size(),
+                                "type [{id}]: member {j} at bit {bit_offset} lies outside the \
+                                 {word2}-byte {}",
                                 kind.raw_name()
                             ),
                         ));
@@ -78,111 +115,174 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
             }
             Kind::Enum | Kind::Enum64 => {
                 let stride = if kind == Kind::Enum { 8 } else { 12 };
-                for j in 0..t.vlen() {
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * stride), tail + j * stride)?;
+                for (j, e) in entries(rec, vlen, stride).enumerate() {
+                    name(id, u32_at(e, 0), tail + j * stride)?;
                 }
             }
             Kind::FuncProto => {
-                for (j, p) in t.param_types().enumerate() {
+                for (j, e) in entries(rec, vlen, 8).enumerate() {
                     let at = tail + j * 8;
-                    name(u32_at(rec, TYPE_HEADER_LEN + j * 8), at)?;
-                    ty_ref(p, at + 4)?;
+                    name(id, u32_at(e, 0), at)?;
+                    ty_ref(id, u32_at(e, 4), at + 4)?;
                 }
             }
-            Kind::Func if btf.ty(t.type_id()).map(|p| p.kind()) != Some(Kind::FuncProto) => {
+            Kind::Func if btf.ty(word2).map(|p| p.kind()) != Some(Kind::FuncProto) => {
                 return Err(Error::at(
                     pos + 8,
                     format!("FUNC [{id}] does not point to a FUNC_PROTO"),
                 ));
             }
             Kind::Datasec => {
-                for (j, v) in t.datasec_vars().enumerate() {
-                    ty_ref(v.type_id, tail + j * 12)?;
+                for (j, e) in entries(rec, vlen, 12).enumerate() {
+                    ty_ref(id, u32_at(e, 0), tail + j * 12)?;
                 }
             }
             _ => {}
         }
     }
-    check_loops(btf, types_pos)
+    Ok(referenced)
 }
 
-/// Edges a type's own definition depends on by value (size or name resolution).
-fn strong_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
-    match t.kind() {
-        Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-            out.push(t.type_id())
+/// The record at `off` in the type section (offsets come from `index_types`).
+fn record<'a>(btf: &Btf<'a>, off: u32) -> &'a [u8] {
+    btf.types.get(off as usize..).unwrap_or_default()
+}
+
+/// A record's kind; `index_types` accepted only known kinds.
+fn kind_of(rec: &[u8]) -> Kind {
+    Kind::from_raw((u32_at(rec, 4) >> 24) & 0x1f).unwrap_or(Kind::Void)
+}
+
+/// The two reference graphs a loop is rejected in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Graph {
+    /// Edges a type's own definition depends on by value (size or name resolution).
+    Strong,
+    /// Edges that printing a type's name follows: everything but named composite bodies.
+    Naming,
+}
+
+impl Graph {
+    /// Whether a type of `kind` has no out-edges, so it can never be part of a loop.
+    fn is_leaf(self, kind: Kind) -> bool {
+        use Kind::*;
+        match self {
+            Graph::Strong => !matches!(
+                kind,
+                Typedef
+                    | Const
+                    | Volatile
+                    | Restrict
+                    | TypeTag
+                    | Var
+                    | DeclTag
+                    | Array
+                    | Struct
+                    | Union
+            ),
+            Graph::Naming => matches!(
+                kind,
+                Void | Int | Float | Datasec | Struct | Union | Enum | Enum64 | Fwd
+            ),
         }
-        Kind::Var | Kind::DeclTag => out.push(t.type_id()),
-        Kind::Array => out.extend(t.array().map(|a| a.elem)),
-        Kind::Struct | Kind::Union => out.extend(t.member_layout().map(|m| m.type_id)),
-        _ => {}
+    }
+
+    /// Calls `f` on each out-edge of the record `rec` (of `kind`), in record order.
+    fn edges(self, kind: Kind, rec: &[u8], mut f: impl FnMut(u32)) {
+        let vlen = (u32_at(rec, 4) & 0xffff) as usize;
+        match kind {
+            Kind::Array => f(u32_at(rec, TYPE_HEADER_LEN)),
+            Kind::Struct | Kind::Union => entries(rec, vlen, 12).for_each(|e| f(u32_at(e, 4))),
+            Kind::FuncProto => {
+                f(u32_at(rec, 8));
+                entries(rec, vlen, 8).for_each(|e| f(u32_at(e, 4)));
+            }
+            // Everything else that is not a leaf has one edge: its type id.
+            _ => f(u32_at(rec, 8)),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Graph::Strong => "contains itself",
+            Graph::Naming => "refers to itself through a loop of pointers/modifiers",
+        }
     }
 }
 
-/// Edges that printing a type's name follows: everything but named composite bodies.
-fn naming_edges(t: &super::Ty<'_>, out: &mut Vec<u32>) {
-    match t.kind() {
-        Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Fwd => {}
-        Kind::Ptr | Kind::Func => out.push(t.type_id()),
-        Kind::FuncProto => {
-            out.push(t.type_id());
-            out.extend(t.param_types());
-        }
-        _ => strong_edges(t, out),
-    }
-}
+const UNVISITED: u8 = 0;
+const ON_PATH: u8 = 1;
+const DONE: u8 = 2;
 
-/// Rejects cycles in either edge set with an iterative DFS (no recursion on hostile input).
+/// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input).
+/// Roots are taken in id order and a node's edges last-first, so the loop reported is
+/// always the same one for the same blob.
+///
+/// Ids out of range are skipped here (the record check reports them), so this can run
+/// before or alongside that check.
 fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
-    type EdgeFn = fn(&super::Ty<'_>, &mut Vec<u32>);
-    let edge_sets: [(EdgeFn, &str); 2] = [
-        (strong_edges, "contains itself"),
-        (
-            naming_edges,
-            "refers to itself through a loop of pointers/modifiers",
-        ),
-    ];
     let first = btf.first_id;
-    let n = btf.offsets.len();
-    for (edges, what) in edge_sets {
-        // 0 = unvisited, 1 = on the DFS path, 2 = done. Base ids were validated with the base.
-        // One shared edge buffer: a frame's pending edges are `edges[start..]`.
-        let mut state = vec![0u8; n];
-        let mut frames: Vec<(u32, usize)> = Vec::new();
-        let mut pending: Vec<u32> = Vec::new();
-        for root in 0..n {
-            if state[root] != 0 {
+    let kinds: Vec<Kind> = btf
+        .offsets
+        .iter()
+        .map(|&off| kind_of(record(btf, off)))
+        .collect();
+    // Frames are (id, start): a frame's pending edges are `pending[start..]`.
+    let mut frames: Vec<(u32, usize)> = Vec::new();
+    let mut pending: Vec<u32> = Vec::new();
+    // One buffer for both searches: fresh memory costs a page fault per page.
+    let mut state: Vec<u8> = Vec::with_capacity(kinds.len());
+    for graph in [Graph::Strong, Graph::Naming] {
+        // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
+        state.clear();
+        state.extend(
+            kinds
+                .iter()
+                .map(|&k| if graph.is_leaf(k) { DONE } else { UNVISITED }),
+        );
+        // Pushes a node's edges that may still lead somewhere; done nodes never change again.
+        let push = |id: u32, state: &[u8], pending: &mut Vec<u32>| {
+            let idx = (id - first) as usize;
+            let rec = record(btf, btf.offsets[idx]);
+            graph.edges(kinds[idx], rec, |next| {
+                let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
+                if state.is_some_and(|&s| s != DONE) {
+                    pending.push(next);
+                }
+            });
+        };
+        for root in 0..kinds.len() {
+            if state[root] != UNVISITED {
                 continue;
             }
-            let push = |id: u32, pending: &mut Vec<u32>, frames: &mut Vec<(u32, usize)>| {
-                frames.push((id, pending.len()));
-                if let Some(t) = btf.ty(id) {
-                    edges(&t, pending);
-                }
-            };
-            state[root] = 1;
-            push(first + root as u32, &mut pending, &mut frames);
+            let start = pending.len();
+            push(first + root as u32, &state, &mut pending);
+            if pending.len() == start {
+                // Nothing left to explore below it (most roots): no frame needed.
+                state[root] = DONE;
+                continue;
+            }
+            state[root] = ON_PATH;
+            frames.push((first + root as u32, start));
             while let Some(&(id, start)) = frames.last() {
                 if pending.len() == start {
-                    state[(id - first) as usize] = 2;
+                    state[(id - first) as usize] = DONE;
                     frames.pop();
                     continue;
                 }
-                let next = pending.pop().unwrap_or(0);
-                if next < first {
-                    continue;
-                }
+                let Some(next) = pending.pop() else { break };
                 let idx = (next - first) as usize;
                 match state[idx] {
-                    0 => {
-                        state[idx] = 1;
-                        push(next, &mut pending, &mut frames);
+                    UNVISITED => {
+                        state[idx] = ON_PATH;
+                        frames.push((next, pending.len()));
+                        push(next, &state, &mut pending);
                     }
-                    1 => {
+                    ON_PATH => {
                         let off = btf.offsets[(id - first) as usize] as usize;
                         return Err(Error::at(
                             types_pos + off,
-                            format!("reference loop: type [{next}] {what}"),
+                            format!("reference loop: type [{next}] {}", graph.what()),
                         ));
                     }
                     _ => {}

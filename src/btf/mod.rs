@@ -8,7 +8,7 @@ pub mod ext;
 mod types;
 pub mod wire;
 
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 pub use types::{
     ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, MemberLayout, Param,
@@ -54,7 +54,9 @@ pub struct Btf<'a> {
     /// String offsets below this belong to the base.
     str_base: u32,
     /// Type ids sorted by name, built on the first lookup by name.
-    by_name: OnceCell<Vec<u32>>,
+    by_name: OnceLock<Vec<u32>>,
+    /// Bit per type id: whether a type of this blob refers to it (found during validation).
+    referenced: Vec<u64>,
 }
 
 impl<'a> Btf<'a> {
@@ -107,10 +109,11 @@ impl<'a> Btf<'a> {
             base,
             first_id,
             str_base,
-            by_name: OnceCell::new(),
+            by_name: OnceLock::new(),
+            referenced: Vec::new(),
         };
         btf.index_types(body + header.type_off)?;
-        check::validate(&btf, body + header.type_off)?;
+        btf.referenced = check::validate(&btf, body + header.type_off)?;
         Ok(btf)
     }
 
@@ -227,6 +230,17 @@ impl<'a> Btf<'a> {
         }
         let local = (off - self.str_base) as usize;
         self.strings.as_bytes().get(local).is_some_and(|&b| b != 0)
+    }
+
+    /// Whether any type refers to `id` (as a member, parameter, element or index type, or
+    /// the target of a pointer, modifier, typedef, function, variable or tag).
+    pub fn is_referenced(&self, id: u32) -> bool {
+        let word = self
+            .referenced
+            .get((id / 64) as usize)
+            .copied()
+            .unwrap_or(0);
+        word >> (id % 64) & 1 != 0 || self.base.is_some_and(|b| b.is_referenced(id))
     }
 
     /// Ids of all types named `name` (any kind), in id order.

@@ -176,33 +176,43 @@ impl<'a> Ty<'a> {
 
     /// Enumerators of an ENUM or ENUM64, widened to 64 bits.
     pub fn enum_values(&self) -> impl ExactSizeIterator<Item = EnumValue<'a>> + 'a {
-        let kind = self.kind();
-        let n = if matches!(kind, Kind::Enum | Kind::Enum64) {
-            self.vlen()
+        let t = *self;
+        (0..t.enum_count()).map(move |i| t.enum_at(i))
+    }
+
+    /// Enumerator `i` of an ENUM or ENUM64; `None` past the last.
+    pub fn enum_value(&self, i: usize) -> Option<EnumValue<'a>> {
+        (i < self.enum_count()).then(|| self.enum_at(i))
+    }
+
+    fn enum_count(&self) -> usize {
+        match self.kind() {
+            Kind::Enum | Kind::Enum64 => self.vlen(),
+            _ => 0,
+        }
+    }
+
+    /// Enumerator `i`, which must be below `enum_count`.
+    fn enum_at(&self, i: usize) -> EnumValue<'a> {
+        let (tail, signed) = (self.tail(), self.kind_flag());
+        let (name_off, bits) = if self.kind() == Kind::Enum64 {
+            let lo = u64::from(u32_at(tail, i * 12 + 4));
+            let hi = u64::from(u32_at(tail, i * 12 + 8));
+            (u32_at(tail, i * 12), hi << 32 | lo)
         } else {
-            0
-        };
-        let (btf, tail, signed) = (self.btf, self.tail(), self.kind_flag());
-        (0..n).map(move |i| {
-            let (name_off, bits) = if kind == Kind::Enum64 {
-                let lo = u64::from(u32_at(tail, i * 12 + 4));
-                let hi = u64::from(u32_at(tail, i * 12 + 8));
-                (u32_at(tail, i * 12), hi << 32 | lo)
+            let v = u32_at(tail, i * 8 + 4);
+            let wide = if signed {
+                i64::from(v as i32) as u64
             } else {
-                let v = u32_at(tail, i * 8 + 4);
-                let wide = if signed {
-                    i64::from(v as i32) as u64
-                } else {
-                    u64::from(v)
-                };
-                (u32_at(tail, i * 8), wide)
+                u64::from(v)
             };
-            EnumValue {
-                name: btf.str_at(name_off).unwrap_or(""),
-                bits,
-                signed,
-            }
-        })
+            (u32_at(tail, i * 8), wide)
+        };
+        EnumValue {
+            name: self.btf.str_at(name_off).unwrap_or(""),
+            bits,
+            signed,
+        }
     }
 
     /// Parameters of a FUNC_PROTO. A trailing unnamed void parameter means varargs.

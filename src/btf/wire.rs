@@ -34,30 +34,15 @@ pub enum Kind {
 
 impl Kind {
     pub fn from_raw(v: u32) -> Option<Kind> {
-        use Kind::*;
-        Some(match v {
-            0 => Void,
-            1 => Int,
-            2 => Ptr,
-            3 => Array,
-            4 => Struct,
-            5 => Union,
-            6 => Enum,
-            7 => Fwd,
-            8 => Typedef,
-            9 => Volatile,
-            10 => Const,
-            11 => Restrict,
-            12 => Func,
-            13 => FuncProto,
-            14 => Var,
-            15 => Datasec,
-            16 => Float,
-            17 => DeclTag,
-            18 => TypeTag,
-            19 => Enum64,
-            _ => return None,
-        })
+        // A table rather than a match: this runs for every type lookup.
+        const BY_NUMBER: [Kind; 20] = {
+            use Kind::*;
+            [
+                Void, Int, Ptr, Array, Struct, Union, Enum, Fwd, Typedef, Volatile, Const,
+                Restrict, Func, FuncProto, Var, Datasec, Float, DeclTag, TypeTag, Enum64,
+            ]
+        };
+        BY_NUMBER.get(v as usize).copied()
     }
 
     /// The name bpftool's raw listing uses.

@@ -3,6 +3,7 @@
 pub mod c;
 pub mod cdecl;
 pub mod cstr;
+pub mod ewasm;
 pub mod raw;
 pub mod skeleton;
 pub mod skeleton_wasm;

@@ -148,13 +148,11 @@ impl<'a> Cx<'_, 'a, '_> {
             kind,
         };
         for (i, m) in t.members().enumerate() {
-            let label = if m.name.is_empty() {
-                format!("member #{i}")
-            } else {
-                format!("member '{}'", m.name)
-            };
             self.member(&mut rb, &m, t.kind_flag(), total, depth)
-                .map_err(|e| format!("{label}: {e}"))?;
+                .map_err(|e| match m.name {
+                    "" => format!("member #{i}: {e}"),
+                    n => format!("member '{n}': {e}"),
+                })?;
         }
         match kind {
             RecordKind::Struct => rb.pad_to(total)?,

@@ -3,18 +3,20 @@
 
 use std::fmt::Write;
 
-use crate::btf::Kind;
+use crate::btf::{Kind, Ty};
 
 use super::Dumper;
 
-/// One step from a declarator towards its base type.
+/// One step from a declarator towards its base type. Qualifiers and type tags know whether
+/// they apply to a pointer (written beside its `*`) or to the base type (written beside it);
+/// arrays and prototypes know whether they need parentheses around what is inside them.
 #[derive(Clone, Copy)]
 pub(super) enum Link<'a> {
     Ptr,
-    Array(u32),
-    Func(u32),
-    Qual(&'static str),
-    Tag(&'a str),
+    Array { nelems: u32, wrap: bool },
+    Func { proto: u32, wrap: bool },
+    Qual { q: &'static str, on_ptr: bool },
+    Tag { tag: &'a str, on_ptr: bool },
 }
 
 /// Longer modifier chains than this come only from crafted BTF.
@@ -22,122 +24,180 @@ const MAX_CHAIN: usize = 1024;
 
 impl<'b, 'a> Dumper<'b, 'a> {
     /// Writes `<type> <name>` for `id`, e.g. `void (*name)(int)` or `char name[16]`.
-    pub(super) fn write_decl(&mut self, id: u32, name: &str, lvl: u32, depth: u32) {
-        let mut chain = std::mem::take(&mut self.chain);
-        chain.clear();
+    ///
+    /// C declarators read inside out: the links nearest the name are written next to it,
+    /// pointers (and what qualifies them) to its left, arrays and parameter lists to its
+    /// right, and a pointer to an array or function is parenthesised. Everything goes straight
+    /// into the output; nested declarators (parameters) use the chain stack above ours.
+    pub(super) fn write_decl(&mut self, id: u32, name: &str, lvl: u32) {
+        let start = self.chain.len();
+        let base = self.push_chain(id, start);
+        let end = self.chain.len();
+        let links = start..end;
+        // Which qualifiers and tags sit on a pointer: look right past other qualifiers.
+        let mut next_is_ptr = false;
+        for i in links.clone().rev() {
+            match &mut self.chain[i] {
+                Link::Qual { on_ptr, .. } | Link::Tag { on_ptr, .. } => *on_ptr = next_is_ptr,
+                l => next_is_ptr = matches!(l, Link::Ptr),
+            }
+        }
+        // An array or prototype applied to a pointer declarator needs parentheses.
+        let mut starts_with_ptr = false;
+        let mut declarator = !name.is_empty();
+        for link in &mut self.chain[links.clone()] {
+            match link {
+                Link::Ptr => starts_with_ptr = true,
+                Link::Qual { on_ptr: true, .. } | Link::Tag { on_ptr: true, .. } => {
+                    starts_with_ptr = false
+                }
+                Link::Qual { .. } | Link::Tag { .. } => continue,
+                Link::Array { wrap, .. } | Link::Func { wrap, .. } => {
+                    *wrap = std::mem::take(&mut starts_with_ptr);
+                }
+            }
+            declarator = true;
+        }
+        // Qualifiers of the base type go before it, each once.
+        let mut written: [&str; 3] = [""; 3];
+        for i in links.clone() {
+            if let Link::Qual { q, on_ptr: false } = self.chain[i] {
+                if let Some(slot) = written.iter_mut().find(|w| w.is_empty() || **w == q) {
+                    if slot.is_empty() {
+                        *slot = q;
+                        self.out.push_str(q);
+                        self.out.push(' ');
+                    }
+                }
+            }
+        }
+        self.write_base(base, lvl);
+        for i in links.clone() {
+            if let Link::Tag { tag, on_ptr: false } = self.chain[i] {
+                self.out.push_str(" __attribute__((btf_type_tag(\"");
+                self.out.push_str(tag);
+                self.out.push_str("\")))");
+            }
+        }
+        if declarator {
+            self.out.push(' ');
+        }
+        for i in links.clone().rev() {
+            match self.chain[i] {
+                Link::Ptr => self.out.push('*'),
+                Link::Qual { q, on_ptr: true } => {
+                    self.out.push_str(q);
+                    self.out.push(' ');
+                }
+                Link::Tag { tag, on_ptr: true } => {
+                    self.out.push_str("__attribute__((btf_type_tag(\"");
+                    self.out.push_str(tag);
+                    self.out.push_str("\"))) ");
+                }
+                Link::Array { wrap: true, .. } | Link::Func { wrap: true, .. } => {
+                    self.out.push('(')
+                }
+                _ => {}
+            }
+        }
+        self.out.push_str(name);
+        for i in links {
+            match self.chain[i] {
+                Link::Array { nelems, wrap } => {
+                    if wrap {
+                        self.out.push(')');
+                    }
+                    self.out.push('[');
+                    push_num(&mut self.out, u64::from(nelems));
+                    self.out.push(']');
+                }
+                Link::Func { proto, wrap } => {
+                    if wrap {
+                        self.out.push(')');
+                    }
+                    self.out.push('(');
+                    self.write_params(proto, lvl);
+                    self.out.push(')');
+                }
+                _ => {}
+            }
+        }
+        self.chain.truncate(start);
+    }
+
+    /// Pushes the links from `id` down to its base type onto the chain; returns the base.
+    fn push_chain(&mut self, id: u32, start: usize) -> Option<Ty<'b>> {
         let mut base = id;
-        while chain.len() < MAX_CHAIN {
-            let Some(t) = self.btf.ty(base) else { break };
+        while self.chain.len() - start < MAX_CHAIN {
+            let t = self.btf.ty(base)?;
             let link = match t.kind() {
                 Kind::Ptr => Link::Ptr,
-                Kind::Const => Link::Qual("const"),
-                Kind::Volatile => Link::Qual("volatile"),
-                Kind::Restrict => Link::Qual("restrict"),
-                Kind::TypeTag => Link::Tag(t.name()),
-                Kind::Array => Link::Array(t.array().map_or(0, |a| a.nelems)),
-                Kind::FuncProto => Link::Func(base),
+                Kind::Const => Link::Qual {
+                    q: "const",
+                    on_ptr: false,
+                },
+                Kind::Volatile => Link::Qual {
+                    q: "volatile",
+                    on_ptr: false,
+                },
+                Kind::Restrict => Link::Qual {
+                    q: "restrict",
+                    on_ptr: false,
+                },
+                Kind::TypeTag => Link::Tag {
+                    tag: t.name(),
+                    on_ptr: false,
+                },
+                Kind::Array => {
+                    let a = t.array().unwrap_or_default();
+                    self.chain.push(Link::Array {
+                        nelems: a.nelems,
+                        wrap: false,
+                    });
+                    base = a.elem;
+                    continue;
+                }
+                Kind::FuncProto => Link::Func {
+                    proto: base,
+                    wrap: false,
+                },
                 // Clang's own va_list differs per target; spell out the BTF layout instead.
                 Kind::Typedef if t.name() == "__builtin_va_list" => {
                     base = t.type_id();
                     continue;
                 }
-                _ => break,
+                _ => return Some(t),
             };
-            chain.push(link);
-            base = match link {
-                Link::Array(_) => t.array().map_or(0, |a| a.elem),
-                _ => t.type_id(),
-            };
+            self.chain.push(link);
+            base = t.type_id();
         }
-        // Fast path: arrays of pointers and plain types need no declarator string.
-        let arrays = chain
-            .iter()
-            .take_while(|l| matches!(l, Link::Array(_)))
-            .count();
-        if chain[arrays..].iter().all(|l| matches!(l, Link::Ptr)) {
-            self.write_base(base, lvl, depth);
-            let ptrs = chain.len() - arrays;
-            if !name.is_empty() || ptrs > 0 || arrays > 0 {
-                self.out.push(' ');
-            }
-            for _ in 0..ptrs {
-                self.out.push('*');
-            }
-            self.out.push_str(name);
-            for l in &chain[..arrays] {
-                if let Link::Array(n) = *l {
-                    self.out.push('[');
-                    push_num(&mut self.out, u64::from(n));
-                    self.out.push(']');
-                }
-            }
-            self.chain = chain;
-            return;
-        }
-        let mut d = String::from(name);
-        let mut prefix = String::new();
-        let mut tags = String::new();
-        for (i, link) in chain.iter().enumerate() {
-            let on_ptr = chain[i + 1..]
-                .iter()
-                .find(|l| !matches!(l, Link::Qual(_) | Link::Tag(_)))
-                .is_some_and(|l| matches!(l, Link::Ptr));
-            match *link {
-                Link::Ptr => d.insert(0, '*'),
-                Link::Qual(q) if on_ptr => d.insert_str(0, &format!("{q} ")),
-                Link::Qual(q) => {
-                    if !prefix.split(' ').any(|w| w == q) {
-                        prefix.push_str(q);
-                        prefix.push(' ');
-                    }
-                }
-                Link::Tag(tag) if on_ptr => {
-                    d.insert_str(0, &format!("__attribute__((btf_type_tag(\"{tag}\"))) "))
-                }
-                Link::Tag(tag) => {
-                    let _ = write!(tags, " __attribute__((btf_type_tag(\"{tag}\")))");
-                }
-                Link::Array(n) => {
-                    if d.starts_with('*') {
-                        d = format!("({d})");
-                    }
-                    let _ = write!(d, "[{n}]");
-                }
-                Link::Func(proto) => {
-                    if d.starts_with('*') {
-                        d = format!("({d})");
-                    }
-                    d.push('(');
-                    d.push_str(&self.params_text(proto, lvl, depth));
-                    d.push(')');
-                }
-            }
-        }
-        self.out.push_str(&prefix);
-        self.write_base(base, lvl, depth);
-        self.out.push_str(&tags);
-        if !d.is_empty() {
-            self.out.push(' ');
-            self.out.push_str(&d);
-        }
-        self.chain = chain;
+        self.btf.ty(base)
     }
 
     fn push_pads(&mut self, pads: &[super::pad::Pad], lvl: u32) {
         for p in pads {
             self.indent(lvl);
-            self.out.push_str(p.ty);
-            self.out.push_str(": ");
-            push_num(&mut self.out, u64::from(p.bits));
+            match *p {
+                super::pad::Pad::Bits { ty, bits } => {
+                    self.out.push_str(ty);
+                    self.out.push_str(": ");
+                    push_num(&mut self.out, u64::from(bits));
+                }
+                super::pad::Pad::Bytes { at, len } => {
+                    self.out.push_str("char __pad_at_");
+                    push_num(&mut self.out, at);
+                    self.out.push('[');
+                    push_num(&mut self.out, len);
+                    self.out.push(']');
+                }
+            }
             self.out.push_str(";\n");
         }
     }
 
-    fn params_text(&mut self, proto: u32, lvl: u32, depth: u32) -> String {
-        let Some(t) = self.btf.ty(proto) else {
-            return String::new();
-        };
-        let saved = std::mem::take(&mut self.out);
+    /// A prototype's parameter list, without the parentheses.
+    fn write_params(&mut self, proto: u32, lvl: u32) {
+        let Some(t) = self.btf.ty(proto) else { return };
         let n = t.vlen();
         if n == 0 {
             self.out.push_str("void");
@@ -149,41 +209,41 @@ impl<'b, 'a> Dumper<'b, 'a> {
             if i + 1 == n && p.type_id == 0 {
                 self.out.push_str("...");
             } else {
-                self.write_decl(p.type_id, p.name, lvl, depth + 1);
+                self.write_decl(p.type_id, p.name, lvl);
             }
         }
-        std::mem::replace(&mut self.out, saved)
     }
 
     /// The base type of a declarator: a name, or an anonymous body written inline.
-    fn write_base(&mut self, id: u32, lvl: u32, depth: u32) {
-        let Some(t) = self.btf.ty(id) else {
+    fn write_base(&mut self, base: Option<Ty<'b>>, lvl: u32) {
+        let Some(t) = base else {
             self.out.push_str("void");
             return;
         };
+        let id = t.id;
         let named = t.is_named();
         match t.kind() {
             Kind::Void => self.out.push_str("void"),
             Kind::Int | Kind::Float => self.out.push_str(t.name()),
-            Kind::Struct | Kind::Union if !named => self.write_composite_def(id, lvl, depth + 1),
+            Kind::Struct | Kind::Union if !named => self.write_composite_def(id, lvl),
             Kind::Enum | Kind::Enum64 if !named => self.write_enum_def(id, lvl),
             Kind::Struct | Kind::Union | Kind::Fwd => {
                 let union = t.kind() == Kind::Union || t.kind() == Kind::Fwd && t.kind_flag();
                 self.out.push_str(if union { "union " } else { "struct " });
-                self.push_name(id);
+                self.push_name(t);
             }
             Kind::Enum | Kind::Enum64 => {
                 self.out.push_str("enum ");
-                self.push_name(id);
+                self.push_name(t);
             }
-            Kind::Typedef => self.push_name(id),
+            Kind::Typedef => self.push_name(t),
             // A FUNC/VAR/DATASEC never sits under a declarator in valid BTF.
             _ => self.out.push_str("void"),
         }
     }
 
     /// `struct name { ... }` with planned padding and attributes (no trailing `;`).
-    pub(super) fn write_composite_def(&mut self, id: u32, lvl: u32, depth: u32) {
+    pub(super) fn write_composite_def(&mut self, id: u32, lvl: u32) {
         let Some(t) = self.btf.ty(id) else { return };
         self.out.push_str(if t.kind() == Kind::Union {
             "union"
@@ -192,7 +252,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         });
         if t.is_named() {
             self.out.push(' ');
-            self.push_name(id);
+            self.push_name(t);
         }
         if t.vlen() == 0 {
             // Zero members: sizes above 0 still need the bytes.
@@ -216,7 +276,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                 self.push_pads(ps, lvl + 1);
             }
             self.indent(lvl + 1);
-            self.write_decl(m.type_id, m.name, lvl + 1, depth);
+            self.write_decl(m.type_id, m.name, lvl + 1);
             if m.bitfield_size > 0 {
                 self.out.push_str(": ");
                 push_num(&mut self.out, u64::from(m.bitfield_size));
@@ -243,7 +303,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         self.out.push_str("enum");
         if t.is_named() {
             self.out.push(' ');
-            self.push_name(id);
+            self.push_name(t);
         }
         if t.vlen() == 0 {
             return;

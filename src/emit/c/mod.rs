@@ -1,21 +1,25 @@
 //! `format c`: a C header from BTF, good enough to be vmlinux.h.
 //!
-//! Three passes, all before or apart from output: `names` decides every name, `order` decides
-//! the emission order and forward declarations, `pad` plans padding and `packed` from BTF
-//! offsets. Emission itself cannot fail, so the header is written whole or not at all.
+//! Passes, all before output: `order` decides the emission order and forward declarations,
+//! `schedule` turns it into a list of top-level items, `names` decides every name, and `pad`
+//! plans padding and `packed` from BTF offsets while items are rendered. Rendering cannot
+//! fail, so the header is written whole or not at all; on big inputs the items are rendered
+//! in pieces on two threads while they are still being scheduled.
 
 mod decl;
 mod names;
 mod order;
 mod pad;
+mod schedule;
 
 use std::fmt::Write;
 
-use crate::btf::{Btf, Kind};
+use crate::btf::{Btf, Kind, Ty};
 
 use names::Names;
 use order::Orderer;
-use pad::Planner;
+use pad::{Aligns, Planner};
+use schedule::Item;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -27,9 +31,6 @@ pub enum Error {
     Cycle(u32),
 }
 
-const EMITTING: u8 = 1;
-const EMITTED: u8 = 2;
-
 /// Dumps every type (or only `only` and what they need) as a C header.
 pub fn dump(btf: &Btf<'_>, only: &[String]) -> Result<String, Error> {
     let mut out = String::with_capacity(btf.type_count() as usize * 32);
@@ -39,8 +40,9 @@ pub fn dump(btf: &Btf<'_>, only: &[String]) -> Result<String, Error> {
 
 /// Like `dump`, writing into `out`. All checks happen before the first byte is written.
 pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<(), Error> {
+    // Named roots, or none for "everything".
     let roots: Vec<u32> = if only.is_empty() {
-        btf.ids().collect()
+        Vec::new()
     } else {
         let mut ids = Vec::new();
         for name in only {
@@ -67,34 +69,80 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         }
         ids
     };
-    let mut orderer = Orderer::new(btf);
-    for &id in &roots {
-        orderer.order(id, false, 0)?;
-    }
-    let queue = std::mem::take(&mut orderer.queue);
-    let names = Names::decide(btf);
-    let mut d = Dumper {
-        btf,
-        names,
-        planner: Planner::new(btf),
-        state: vec![0; btf.type_count() as usize],
-        fwd_emitted: vec![false; btf.type_count() as usize],
-        out: String::with_capacity(4096),
-        chain: Vec::new(),
+    let big = btf.type_count() >= PARALLEL_MIN_TYPES;
+    let order = || -> Result<Orderer, Error> {
+        let mut orderer = Orderer::new(btf);
+        match only.is_empty() {
+            true => orderer.order_all(btf.ids())?,
+            false => orderer.order_all(roots.iter().copied())?,
+        }
+        Ok(orderer)
     };
+    // Independent of the order, so on big inputs they are decided alongside it.
+    let (orderer, names) = if big {
+        crate::par::join(order, || Names::decide(btf))
+    } else {
+        (order(), Names::decide(btf))
+    };
+    let (queue, scratch) = orderer?.into_queue();
+    let aligns = Aligns::new(btf);
     // Writing to a String cannot fail; `out` errors are the caller's writer's.
     let _ = out.write_str(HEADER_START);
-    for id in queue {
-        d.emit_type(id, None, 0);
-        if d.out.len() > 1 << 16 {
-            let _ = out.write_str(&d.out);
-            d.out.clear();
-        }
+    if big {
+        // Pieces are rendered on two threads as soon as they are scheduled, then written in
+        // order.
+        crate::par::pipeline(
+            |send| {
+                let (mut piece, mut weight) = (Vec::new(), 0);
+                schedule::schedule(btf, &queue, scratch, |item| {
+                    weight += 1 + match item {
+                        Item::Composite(id) | Item::Enum(id) => btf.ty(id).map_or(0, |t| t.vlen()),
+                        _ => 0,
+                    };
+                    piece.push(item);
+                    if weight >= PIECE_WEIGHT {
+                        send(std::mem::take(&mut piece));
+                        weight = 0;
+                    }
+                });
+                send(piece);
+            },
+            || Dumper::new(btf, &names, &aligns),
+            |d, piece: &Vec<Item>| {
+                for &item in piece {
+                    d.render(item);
+                }
+                std::mem::replace(&mut d.out, String::with_capacity(PIECE_BYTES))
+            },
+            |text| {
+                let _ = out.write_str(&text);
+            },
+        );
+    } else {
+        let mut d = Dumper::new(btf, &names, &aligns);
+        schedule::schedule(btf, &queue, scratch, |item| {
+            d.render(item);
+            if d.out.len() > 1 << 16 {
+                let _ = out.write_str(&d.out);
+                d.out.clear();
+            }
+        });
+        let _ = out.write_str(&d.out);
     }
-    let _ = out.write_str(&d.out);
     let _ = out.write_str(HEADER_END);
     Ok(())
 }
+
+/// Below this many types, threads cost more than they save.
+const PARALLEL_MIN_TYPES: u32 = 20_000;
+
+/// About how many lines (members, enumerators, top-level items) make one piece of a big
+/// header: vmlinux gives ~35 pieces, so that two threads finish together.
+const PIECE_WEIGHT: usize = 3000;
+
+/// Room for one piece's text, below glibc's threshold for giving each allocation its own
+/// fresh pages, so that buffers freed after writing are reused.
+const PIECE_BYTES: usize = 112 << 10;
 
 const HEADER_START: &str = "/* Generated by ecc (wasm-bpftool btf dump format c); do not edit. */
 #ifndef __VMLINUX_H__
@@ -113,103 +161,53 @@ const HEADER_END: &str = "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 #endif /* __VMLINUX_H__ */
 ";
 
+/// Renders items as C text into `out`.
 pub(super) struct Dumper<'b, 'a> {
     btf: &'b Btf<'a>,
-    names: Names,
+    names: &'b Names,
     planner: Planner<'b, 'a>,
-    state: Vec<u8>,
-    fwd_emitted: Vec<bool>,
     out: String,
-    /// Scratch for declarator chains, reused across members.
+    /// Declarator chains: each `write_decl` works above the part its callers use.
     chain: Vec<decl::Link<'b>>,
+    /// A typedef's decided name while its declarator is written.
+    scratch: String,
 }
 
-/// Deeper than this is hostile input that `order` already rejected; a second guard.
-const MAX_EMIT_DEPTH: u32 = 600;
+/// Appends `t`'s name as decided by `names`: the BTF name, or `name___N` for a clash.
+fn push_name(out: &mut String, names: &Names, t: Ty<'_>) {
+    out.push_str(t.name());
+    if let Some(n) = names.suffix(t.id) {
+        out.push_str("___");
+        decl::push_num(out, u64::from(n));
+    }
+}
+
+const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 impl<'b, 'a> Dumper<'b, 'a> {
-    /// Emits what `id` needs at top level; `cont` is the named type whose definition is in
-    /// progress (`None` at top level).
-    fn emit_type(&mut self, id: u32, cont: Option<u32>, depth: u32) {
-        let idx = id as usize;
-        if depth > MAX_EMIT_DEPTH || self.state.get(idx).copied() == Some(EMITTED) {
-            return;
+    fn new(btf: &'b Btf<'a>, names: &'b Names, aligns: &'b Aligns) -> Self {
+        Dumper {
+            btf,
+            names,
+            planner: Planner::new(btf, aligns),
+            out: String::with_capacity(PIECE_BYTES),
+            chain: Vec::new(),
+            scratch: String::new(),
         }
-        let Some(t) = self.btf.ty(id) else { return };
-        let top = cont.is_none();
-        let named = t.is_named();
-        let d = depth + 1;
-        if self.state[idx] == EMITTING {
-            if self.fwd_emitted[idx] {
-                return;
+    }
+
+    fn render(&mut self, item: Item) {
+        match item {
+            Item::Fwd(id) => self.write_fwd(id),
+            Item::Typedef(id) => self.write_typedef(id),
+            Item::Enum(id) => {
+                self.write_enum_def(id, 0);
+                self.out.push_str(";\n\n");
             }
-            match t.kind() {
-                Kind::Struct | Kind::Union if Some(id) != cont && named => {
-                    self.write_fwd(id);
-                    self.fwd_emitted[idx] = true;
-                }
-                Kind::Typedef => {
-                    self.write_typedef(id);
-                    self.fwd_emitted[idx] = true;
-                }
-                _ => {}
+            Item::Composite(id) => {
+                self.write_composite_def(id, 0);
+                self.out.push_str(";\n\n");
             }
-            return;
-        }
-        match t.kind() {
-            Kind::Enum | Kind::Enum64 => {
-                if top {
-                    self.write_enum_def(id, 0);
-                    self.out.push_str(";\n\n");
-                }
-                self.state[idx] = EMITTED;
-            }
-            Kind::Ptr | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
-                self.emit_type(t.type_id(), cont, d)
-            }
-            Kind::Array => {
-                if let Some(a) = t.array() {
-                    self.emit_type(a.elem, cont, d)
-                }
-            }
-            Kind::Fwd => {
-                self.write_fwd(id);
-                self.state[idx] = EMITTED;
-            }
-            Kind::Typedef => {
-                self.state[idx] = EMITTING;
-                self.emit_type(t.type_id(), Some(id), d);
-                if !self.fwd_emitted[idx] {
-                    self.write_typedef(id);
-                }
-                self.state[idx] = EMITTED;
-            }
-            Kind::Struct | Kind::Union => {
-                self.state[idx] = EMITTING;
-                if top || !named {
-                    let inner = if named { Some(id) } else { cont };
-                    for m in t.member_layout() {
-                        self.emit_type(m.type_id, inner, d);
-                    }
-                } else if !self.fwd_emitted[idx] && Some(id) != cont {
-                    self.write_fwd(id);
-                    self.fwd_emitted[idx] = true;
-                }
-                if top {
-                    self.write_composite_def(id, 0, d);
-                    self.out.push_str(";\n\n");
-                    self.state[idx] = EMITTED;
-                } else {
-                    self.state[idx] = 0;
-                }
-            }
-            Kind::FuncProto => {
-                self.emit_type(t.type_id(), cont, d);
-                for p in t.param_types() {
-                    self.emit_type(p, cont, d);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -222,7 +220,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         };
         self.out.push_str(kw);
         self.out.push(' ');
-        self.push_name(id);
+        self.push_name(t);
         self.out.push_str(";\n\n");
     }
 
@@ -232,30 +230,23 @@ impl<'b, 'a> Dumper<'b, 'a> {
             return;
         }
         self.out.push_str("typedef ");
-        let mut name = String::new();
-        self.name_into(id, &mut name);
-        self.write_decl(t.type_id(), &name, 0, 0);
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        push_name(&mut name, self.names, t);
+        self.write_decl(t.type_id(), &name, 0);
+        self.scratch = name;
         self.out.push_str(";\n\n");
     }
 
     /// Appends a type's decided name.
-    fn push_name(&mut self, id: u32) {
-        let mut s = std::mem::take(&mut self.out);
-        self.name_into(id, &mut s);
-        self.out = s;
-    }
-
-    fn name_into(&self, id: u32, s: &mut String) {
-        if let Some(t) = self.btf.ty(id) {
-            s.push_str(t.name());
-            if let Some(n) = self.names.suffix(id) {
-                s.push_str("___");
-                decl::push_num(s, u64::from(n));
-            }
-        }
+    fn push_name(&mut self, t: Ty<'_>) {
+        push_name(&mut self.out, self.names, t);
     }
 
     fn indent(&mut self, lvl: u32) {
+        if let Some(tabs) = TABS.get(..lvl as usize) {
+            return self.out.push_str(tabs);
+        }
         for _ in 0..lvl {
             self.out.push('\t');
         }

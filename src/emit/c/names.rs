@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::btf::{Btf, Kind};
+use crate::btf::{Btf, Kind, Ty};
 
 /// A word-at-a-time multiplicative hasher (the Fx scheme): the keys are short names built
 /// by us from trusted-shape data, and SipHash dominated the profile on vmlinux.
@@ -31,10 +31,9 @@ impl Hasher for Fx {
             w.copy_from_slice(c);
             self.add(u64::from_le_bytes(w));
         }
-        let rest = chunks.remainder();
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(w));
+        // The tail byte by byte: a variable-length copy would cost a memcpy call per name.
+        let tail = chunks.remainder().iter().rev();
+        self.add(tail.fold(0, |w, &b| w << 8 | u64::from(b)));
     }
     fn write_u32(&mut self, i: u32) {
         self.add(u64::from(i));
@@ -50,60 +49,142 @@ impl Hasher for Fx {
 pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 pub(super) struct Names {
-    /// Per type id: 0 or 1 = the BTF name as is, N > 1 = `name___N`.
-    dup: Vec<u32>,
+    /// Types whose names clash: type id -> N for `name___N` (N > 1).
+    dup: FastMap<u32, u32>,
     /// Enumerators whose names clash: (enum id, index) -> N.
     enum_dups: FastMap<(u32, u32), u32>,
 }
 
 impl Names {
     pub(super) fn decide(btf: &Btf<'_>) -> Names {
-        let n = btf.type_count() as usize;
-        let mut dup = vec![0u32; n];
-        let mut enum_dups = FastMap::default();
-        let mut tags: FastMap<&str, u32> = FastMap::default();
-        let mut idents: FastMap<&str, u32> = FastMap::default();
-        tags.reserve(n / 4);
-        idents.reserve(n / 4);
-        let bump = |map: &mut FastMap<_, u32>, name| {
-            let c = map.entry(name).or_insert(0);
-            *c += 1;
-            *c
-        };
+        // The few types C sees by name (most are functions, pointers, prototypes).
+        let (mut sources, mut fwds) = (Vec::new(), Vec::new());
         for id in btf.ids() {
             let Some(t) = btf.ty(id) else { continue };
-            let name = t.name();
             match t.kind() {
-                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if !name.is_empty() => {
-                    dup[id as usize] = bump(&mut tags, name);
-                }
-                Kind::Typedef if !name.is_empty() => dup[id as usize] = bump(&mut idents, name),
+                Kind::Struct | Kind::Union | Kind::Typedef if t.is_named() => sources.push(id),
+                Kind::Enum | Kind::Enum64 => sources.push(id),
+                Kind::Fwd => fwds.push(id),
                 _ => {}
             }
-            if matches!(t.kind(), Kind::Enum | Kind::Enum64) {
-                for (i, v) in t.enum_values().enumerate() {
-                    let c = bump(&mut idents, v.name);
-                    if c > 1 {
-                        enum_dups.insert((id, i as u32), c);
+        }
+        // Clashes are rare, so first find which names might clash: those whose hash occurs
+        // more than once. Only they go through maps of names; a map of every name would
+        // touch a megabyte of fresh memory, a page fault per page.
+        let mut keyed: Vec<u64> = Vec::new();
+        each_name(btf, &sources, &fwds, |t, owner, ns| {
+            let seq = keyed.len() as u64;
+            keyed.push(u64::from(name_hash(ns, name_of(t, owner))) << 32 | seq);
+        });
+        keyed.sort_unstable();
+        let mut shared = vec![0u64; keyed.len().div_ceil(64)];
+        for pair in keyed.windows(2) {
+            if pair[0] >> 32 == pair[1] >> 32 {
+                for seq in [pair[0] as u32, pair[1] as u32] {
+                    if let Some(w) = shared.get_mut(seq as usize / 64) {
+                        *w |= 1 << (seq % 64);
                     }
                 }
             }
         }
-        // A forward declaration names the same tag as its definition, if there is one.
-        for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            if t.kind() == Kind::Fwd && !tags.contains_key(t.name()) {
-                dup[id as usize] = bump(&mut tags, t.name());
+        let mut dup = FastMap::default();
+        let mut enum_dups = FastMap::default();
+        let mut seen: [FastMap<&str, u32>; 2] = Default::default();
+        let mut seq = 0usize;
+        each_name(btf, &sources, &fwds, |t, owner, ns| {
+            let is_shared = shared
+                .get(seq / 64)
+                .is_some_and(|w| w >> (seq % 64) & 1 != 0);
+            seq += 1;
+            if !is_shared {
+                return;
             }
-        }
+            let name = name_of(t, owner);
+            let names = &mut seen[ns as usize];
+            // A forward declaration names the same tag as its definition, if there is one.
+            if matches!(owner, Owner::Fwd(_)) && names.contains_key(name) {
+                return;
+            }
+            let count = names.entry(name).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                match owner {
+                    Owner::Type(id) | Owner::Fwd(id) => dup.insert(id, *count),
+                    Owner::Enumerator(id, i) => enum_dups.insert((id, i), *count),
+                };
+            }
+        });
         Names { dup, enum_dups }
     }
 
     pub(super) fn suffix(&self, id: u32) -> Option<u32> {
-        self.dup.get(id as usize).copied().filter(|&d| d > 1)
+        self.dup.get(&id).copied()
     }
 
     pub(super) fn enum_suffix(&self, id: u32, idx: usize) -> Option<u32> {
         self.enum_dups.get(&(id, idx as u32)).copied()
     }
+}
+
+/// C's two namespaces for what we name.
+#[derive(Clone, Copy)]
+enum Ns {
+    /// struct, union and enum tags.
+    Tag = 0,
+    /// Typedefs and enumerators.
+    Ident = 1,
+}
+
+/// What a name belongs to.
+#[derive(Clone, Copy)]
+enum Owner {
+    Type(u32),
+    /// Enumerator `i` of enum `id`.
+    Enumerator(u32, u32),
+    Fwd(u32),
+}
+
+/// Calls `f` for every name C sees (with the type that holds it), in the order names are
+/// decided: types and their enumerators by id, then forward declarations.
+fn each_name<'a>(
+    btf: &'a Btf<'_>,
+    sources: &[u32],
+    fwds: &[u32],
+    mut f: impl FnMut(Ty<'a>, Owner, Ns),
+) {
+    for &id in sources {
+        let Some(t) = btf.ty(id) else { continue };
+        match t.kind() {
+            Kind::Typedef => f(t, Owner::Type(id), Ns::Ident),
+            Kind::Enum | Kind::Enum64 => {
+                if t.is_named() {
+                    f(t, Owner::Type(id), Ns::Tag);
+                }
+                for i in 0..t.vlen() as u32 {
+                    f(t, Owner::Enumerator(id, i), Ns::Ident);
+                }
+            }
+            _ => f(t, Owner::Type(id), Ns::Tag),
+        }
+    }
+    for &id in fwds {
+        if let Some(t) = btf.ty(id) {
+            f(t, Owner::Fwd(id), Ns::Tag);
+        }
+    }
+}
+
+fn name_of<'a>(t: Ty<'a>, owner: Owner) -> &'a str {
+    match owner {
+        Owner::Enumerator(_, i) => t.enum_value(i as usize).map_or("", |v| v.name),
+        Owner::Type(_) | Owner::Fwd(_) => t.name(),
+    }
+}
+
+fn name_hash(ns: Ns, name: &str) -> u32 {
+    let mut h = Fx::default();
+    h.write_u8(ns as u8);
+    h.write(name.as_bytes());
+    // The high half: a multiplicative hash mixes upwards.
+    (h.finish() >> 32) as u32
 }

@@ -13,71 +13,86 @@ const ORDERED: u8 = 2;
 /// Recursion deeper than this only comes from crafted BTF.
 const MAX_DEPTH: u32 = 512;
 
+/// Why ordering stopped; small so that `order`'s result travels in registers.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    TooDeep(u32),
+    Cycle(u32),
+}
+
+impl From<Stop> for Error {
+    fn from(s: Stop) -> Error {
+        match s {
+            Stop::TooDeep(id) => Error::TooDeep(id),
+            Stop::Cycle(id) => Error::Cycle(id),
+        }
+    }
+}
+
 pub(super) struct Orderer<'b, 'a> {
     btf: &'b Btf<'a>,
     state: Vec<u8>,
-    /// Types some other type refers to; unreferenced anonymous enums are emitted top-level.
-    referenced: Vec<bool>,
-    pub queue: Vec<u32>,
+    /// Emission order.
+    queue: Vec<u32>,
 }
 
 impl<'b, 'a> Orderer<'b, 'a> {
     pub(super) fn new(btf: &'b Btf<'a>) -> Self {
-        let n = btf.type_count() as usize;
-        let mut referenced = vec![false; n];
-        let mut mark = |id: u32| {
-            if let Some(r) = referenced.get_mut(id as usize) {
-                *r = true;
-            }
-        };
-        for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            if t.kind().has_type_ref() {
-                mark(t.type_id());
-            }
-            match t.kind() {
-                Kind::Array => {
-                    if let Some(a) = t.array() {
-                        mark(a.elem);
-                        mark(a.index);
-                    }
-                }
-                Kind::Struct | Kind::Union => t.member_layout().for_each(|m| mark(m.type_id)),
-                Kind::FuncProto => t.param_types().for_each(&mut mark),
-                Kind::Datasec => t.datasec_vars().for_each(|v| mark(v.type_id)),
-                _ => {}
-            }
-        }
         Orderer {
             btf,
-            state: vec![NOT_ORDERED; n],
-            referenced,
+            state: vec![NOT_ORDERED; btf.type_count() as usize],
             queue: Vec::new(),
         }
     }
 
+    /// Orders `roots` and everything they need.
+    pub(super) fn order_all(&mut self, roots: impl IntoIterator<Item = u32>) -> Result<(), Error> {
+        for id in roots {
+            self.order(id, false, 0)?;
+        }
+        Ok(())
+    }
+
+    /// The emission order, and the per-type state buffer for reuse (one byte per type id).
+    pub(super) fn into_queue(self) -> (Vec<u32>, Vec<u8>) {
+        (self.queue, self.state)
+    }
+
     /// Orders `id` and everything it needs; returns whether the reference is "strong"
     /// (needs a full definition first) rather than satisfiable by a forward declaration.
-    pub(super) fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Error> {
+    /// Most references are to types already ordered: that case costs no call.
+    #[inline]
+    fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
+        if depth <= MAX_DEPTH && self.state.get(id as usize) == Some(&ORDERED) {
+            return Ok(true);
+        }
+        self.order_new(id, through_ptr, depth)
+    }
+
+    #[inline(never)]
+    fn order_new(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
         if depth > MAX_DEPTH {
-            return Err(Error::TooDeep(id));
+            return Err(Stop::TooDeep(id));
         }
         let idx = id as usize;
-        if self.state[idx] == ORDERED {
+        let Some(&state) = self.state.get(idx) else {
+            return Ok(false);
+        };
+        if state == ORDERED {
             return Ok(true);
         }
         let Some(t) = self.btf.ty(id) else {
             return Ok(false);
         };
-        let named = t.is_named();
-        if self.state[idx] == ORDERING {
-            if matches!(t.kind(), Kind::Struct | Kind::Union) && through_ptr && named {
+        let kind = t.kind();
+        if state == ORDERING {
+            if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && t.is_named() {
                 return Ok(false);
             }
-            return Err(Error::Cycle(id));
+            return Err(Stop::Cycle(id));
         }
         let d = depth + 1;
-        match t.kind() {
+        match kind {
             Kind::Void | Kind::Int | Kind::Float => {
                 self.state[idx] = ORDERED;
                 Ok(false)
@@ -92,6 +107,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 self.order(elem, false, d)
             }
             Kind::Struct | Kind::Union => {
+                let named = t.is_named();
                 if through_ptr && named {
                     return Ok(false);
                 }
@@ -106,7 +122,8 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 Ok(true)
             }
             Kind::Enum | Kind::Enum64 | Kind::Fwd => {
-                if named || !self.referenced[idx] {
+                // An anonymous one that some type refers to is written where it is used.
+                if t.is_named() || !self.btf.is_referenced(id) {
                     self.queue.push(id);
                 }
                 self.state[idx] = ORDERED;

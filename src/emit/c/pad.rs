@@ -3,16 +3,21 @@
 //! BPF and x86-64 psABI rules) lays out exactly the text we will emit. Padding comes from
 //! BTF offsets; the simulation only tells us what the compiler would do on its own.
 
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::btf::{Btf, Kind};
 
-/// One explicit padding member: an unnamed bitfield of a given type and width.
+/// One explicit padding member: an unnamed bitfield of a given type and width, or, for
+/// gaps too large to spell as bitfields, a named byte array at a given byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Pad {
-    pub ty: &'static str,
-    pub bits: u32,
+pub(super) enum Pad {
+    Bits { ty: &'static str, bits: u32 },
+    Bytes { at: u64, len: u64 },
 }
+
+/// Gaps of at least this many bytes become one `char __pad_at_N[len]` instead of a line
+/// per 8 bytes: a crafted multi-GiB struct must not turn into gigabytes of `long: 64;`.
+const BYTE_ARRAY_GAP: u64 = 4096;
 
 /// What goes before a member (or after the last one, for the tail).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,11 +36,19 @@ pub(super) struct Plan {
 fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
     if !cur.is_multiple_of(8) && cur < to {
         let k = (8 - cur % 8).min(to - cur);
-        out.push(Pad {
+        out.push(Pad::Bits {
             ty: "char",
             bits: k as u32,
         });
         cur += k;
+    }
+    let whole = (to - cur.min(to)) / 8;
+    if whole >= BYTE_ARRAY_GAP {
+        out.push(Pad::Bytes {
+            at: cur / 8,
+            len: whole,
+        });
+        cur += whole * 8;
     }
     while cur < to {
         let left = to - cur;
@@ -43,7 +56,7 @@ fn fill(mut cur: u64, to: u64, out: &mut Vec<Pad>) {
             .into_iter()
             .find(|&(_, w)| cur.is_multiple_of(w) && left >= w)
             .unwrap_or(("char", left.min(8)));
-        out.push(Pad { ty, bits: w as u32 });
+        out.push(Pad::Bits { ty, bits: w as u32 });
         cur += w;
     }
 }
@@ -52,24 +65,36 @@ fn align_up(v: u64, a: u64) -> u64 {
     v.div_ceil(a.max(1)) * a.max(1)
 }
 
-/// Memoised record alignment, so parents see the alignment of the emitted child.
+/// Record alignments, memoised so that parents see the alignment of the emitted child;
+/// shared by the threads that render (a value is the same whoever computes it).
+pub(super) struct Aligns(Vec<AtomicU8>);
+
+impl Aligns {
+    pub(super) fn new(btf: &Btf<'_>) -> Aligns {
+        Aligns(
+            std::iter::repeat_with(|| AtomicU8::new(0))
+                .take(btf.type_count() as usize)
+                .collect(),
+        )
+    }
+}
+
+/// Plans records. Plans themselves are not kept: a record is planned at most a few times
+/// (for parents' alignment and for its own emission), which is cheaper than holding a plan
+/// for every type id.
 pub(super) struct Planner<'b, 'a> {
     btf: &'b Btf<'a>,
-    align: Vec<u8>,
-    /// Plans by type id: a parent's alignment query and the record's own emission share one.
-    plans: Vec<Option<Rc<Plan>>>,
+    align: &'b [AtomicU8],
 }
 
 /// Deeper by-value nesting than this is hostile input; treat such records as packed.
 const MAX_DEPTH: u32 = 256;
 
 impl<'b, 'a> Planner<'b, 'a> {
-    pub(super) fn new(btf: &'b Btf<'a>) -> Self {
-        let n = btf.type_count() as usize;
+    pub(super) fn new(btf: &'b Btf<'a>, aligns: &'b Aligns) -> Self {
         Planner {
             btf,
-            align: vec![0; n],
-            plans: vec![None; n],
+            align: &aligns.0,
         }
     }
 
@@ -82,40 +107,56 @@ impl<'b, 'a> Planner<'b, 'a> {
             Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => t.size().clamp(1, 16),
             Kind::Ptr => 8,
             Kind::Array => t.array().map_or(1, |a| self.align_of(a.elem, depth + 1)),
-            Kind::Struct | Kind::Union => {
-                let cached = self.align[t.id as usize];
-                if cached != 0 {
-                    return u32::from(cached);
-                }
-                let a = if depth > MAX_DEPTH {
-                    1
-                } else {
-                    self.plan(t.id, depth + 1).align
-                };
-                self.align[t.id as usize] = a.min(255) as u8;
-                a
-            }
+            Kind::Struct | Kind::Union => self.record_align(t.id, depth),
             _ => 1,
         }
     }
 
+    /// The alignment of a STRUCT or UNION, memoised.
+    fn record_align(&mut self, id: u32, depth: u32) -> u32 {
+        let Some(slot) = self.align.get(id as usize) else {
+            return 1;
+        };
+        let cached = slot.load(Ordering::Relaxed);
+        if cached != 0 {
+            return u32::from(cached);
+        }
+        let a = if depth > MAX_DEPTH {
+            1
+        } else {
+            self.plan(id, depth + 1).align
+        };
+        slot.store(a.min(255) as u8, Ordering::Relaxed);
+        a
+    }
+
     fn size_bits(&self, id: u32) -> u64 {
-        self.btf.size_of(id).unwrap_or(0) * 8
+        self.btf.size_of(id).unwrap_or(0).saturating_mul(8)
+    }
+
+    /// `(size_bits(id), align_of(id))` with one walk through typedefs and modifiers.
+    fn layout_of(&mut self, id: u32, depth: u32) -> (u64, u32) {
+        let Some(t) = self.btf.skip_mods_and_typedefs(id) else {
+            return (0, 1);
+        };
+        let size = u64::from(t.size());
+        match t.kind() {
+            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
+                (size * 8, t.size().clamp(1, 16))
+            }
+            Kind::Ptr => (64, 8),
+            Kind::Struct | Kind::Union => (size * 8, self.record_align(t.id, depth)),
+            Kind::Datasec => (size * 8, 1),
+            Kind::Array => {
+                let align = t.array().map_or(1, |a| self.align_of(a.elem, depth + 1));
+                (self.size_bits(t.id), align)
+            }
+            _ => (self.size_bits(t.id), 1),
+        }
     }
 
     /// Plans a STRUCT or UNION: the natural layout if it matches BTF, else a packed one.
-    pub(super) fn plan(&mut self, id: u32, depth: u32) -> Rc<Plan> {
-        if let Some(Some(p)) = self.plans.get(id as usize) {
-            return Rc::clone(p);
-        }
-        let p = Rc::new(self.compute(id, depth));
-        if let Some(slot) = self.plans.get_mut(id as usize) {
-            *slot = Some(Rc::clone(&p));
-        }
-        p
-    }
-
-    fn compute(&mut self, id: u32, depth: u32) -> Plan {
+    pub(super) fn plan(&mut self, id: u32, depth: u32) -> Plan {
         let Some(t) = self.btf.ty(id) else {
             return Plan {
                 align: 1,
@@ -149,13 +190,13 @@ impl<'b, 'a> Planner<'b, 'a> {
             if target < cur {
                 return None;
             }
-            let m_align = if packed {
-                1
+            let (m_bits, m_align) = if packed {
+                (self.size_bits(m.type_id), 1)
             } else {
-                self.align_of(m.type_id, depth)
+                self.layout_of(m.type_id, depth)
             };
             if m.bitfield_size > 0 {
-                let unit = self.size_bits(m.type_id);
+                let unit = m_bits;
                 let bits = u64::from(m.bitfield_size);
                 if !packed && (unit == 0 || target % unit + bits > unit) {
                     return None;
@@ -173,7 +214,7 @@ impl<'b, 'a> Planner<'b, 'a> {
                 if natural < target {
                     fill(cur, target, &mut pads);
                 }
-                cur = target + self.size_bits(m.type_id);
+                cur = target + m_bits;
             }
             plan.align = plan.align.max(m_align);
             if !pads.is_empty() {
@@ -205,11 +246,12 @@ impl<'b, 'a> Planner<'b, 'a> {
         let mut align = 1u32;
         let mut max = 0u64;
         for m in t.member_layout() {
-            align = align.max(self.align_of(m.type_id, depth));
+            let (m_bits, m_align) = self.layout_of(m.type_id, depth);
+            align = align.max(m_align);
             let bits = if m.bitfield_size > 0 {
                 u64::from(m.bitfield_size)
             } else {
-                self.size_bits(m.type_id)
+                m_bits
             };
             max = max.max(u64::from(m.bit_offset) + bits);
         }

@@ -1,0 +1,173 @@
+//! Sharing work with one helper thread for the few passes that are big and independent
+//! (vmlinux-sized BTF). Tasks are claimed, not assigned: whichever thread is free takes the
+//! next one, so a helper that the OS schedules late (a busy machine) costs little, and the
+//! calling thread alone finishes everything if no thread can be had. Results never depend on
+//! which thread ran what.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
+    slot.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn put<T>(slot: &Mutex<Option<T>>, value: T) {
+    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+}
+
+/// Runs `work` here and on one helper thread (if the OS gives one) until it returns.
+fn with_helper(work: impl Fn() + Sync) {
+    std::thread::scope(|s| {
+        // Without a helper, this thread does all the work; a panic in the helper is
+        // re-raised when the scope ends.
+        let _helper = std::thread::Builder::new().spawn_scoped(s, &work);
+        work();
+    });
+}
+
+/// `(a(), b())`, the two possibly run at the same time.
+pub(crate) fn join<A: Send, B: Send>(a: impl Fn() -> A + Sync, b: impl Fn() -> B + Sync) -> (A, B) {
+    let next = AtomicUsize::new(0);
+    let (ra, rb) = (Mutex::new(None), Mutex::new(None));
+    with_helper(|| loop {
+        match next.fetch_add(1, Ordering::Relaxed) {
+            0 => put(&ra, a()),
+            1 => put(&rb, b()),
+            _ => break,
+        }
+    });
+    // Every task ran unless a thread panicked (and then the scope re-raised the panic).
+    (take(ra).unwrap_or_else(&a), take(rb).unwrap_or_else(&b))
+}
+
+/// Work handed out by a producer and the results, by the order it was handed out.
+struct Line<W, T> {
+    /// Indexes into `work` not yet claimed.
+    pending: VecDeque<usize>,
+    work: Vec<(Arc<W>, Option<T>)>,
+    /// How many results (a prefix of `work`) have been delivered.
+    delivered: usize,
+    produced: bool,
+}
+
+/// Runs `produce` here while the helper thread consumes the work it hands to `send`; then
+/// both consume what is left. `consume`'s results reach `deliver`, on this thread, in the
+/// order the work was sent, as soon as they are ready, so that their memory can be reused.
+/// Each thread makes its own consumer state with `init`, once.
+pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
+    produce: impl FnOnce(&mut dyn FnMut(W)),
+    init: impl Fn() -> S + Sync,
+    consume: impl Fn(&mut S, &W) -> T + Sync,
+    mut deliver: impl FnMut(T),
+) {
+    let line = Mutex::new(Line {
+        pending: VecDeque::new(),
+        work: Vec::new(),
+        delivered: 0,
+        produced: false,
+    });
+    let ready = Condvar::new();
+    let lock = || line.lock().unwrap_or_else(PoisonError::into_inner);
+    // Takes work as long as there is some; waits for more only while production goes on.
+    let consume_all = |after_each: &mut dyn FnMut()| {
+        let mut state = None;
+        loop {
+            let mut guard = lock();
+            let i = loop {
+                if let Some(i) = guard.pending.pop_front() {
+                    break Some(i);
+                }
+                if guard.produced {
+                    break None;
+                }
+                guard = ready.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            };
+            let Some(work) = i.and_then(|i| guard.work.get(i).map(|(w, _)| (i, Arc::clone(w))))
+            else {
+                break;
+            };
+            drop(guard);
+            let result = consume(state.get_or_insert_with(&init), &work.1);
+            if let Some(slot) = lock().work.get_mut(work.0) {
+                slot.1 = Some(result);
+            }
+            after_each();
+        }
+    };
+    // Hands the results that are ready, in order, to `deliver` (outside the lock).
+    let deliver_ready = |deliver: &mut dyn FnMut(T)| {
+        let batch: Vec<T> = {
+            let mut guard = lock();
+            let mut batch = Vec::new();
+            while let Some(result) = {
+                let next = guard.delivered;
+                guard.work.get_mut(next).and_then(|(_, r)| r.take())
+            } {
+                batch.push(result);
+                guard.delivered += 1;
+            }
+            batch
+        };
+        batch.into_iter().for_each(deliver);
+    };
+    // Ends production however `produce` ends (a panic too), so that the helper stops waiting.
+    struct EndOfProduction<'l, W, T>(&'l Mutex<Line<W, T>>, &'l Condvar);
+    impl<W, T> Drop for EndOfProduction<'_, W, T> {
+        fn drop(&mut self) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .produced = true;
+            self.1.notify_all();
+        }
+    }
+    std::thread::scope(|s| {
+        let _helper = std::thread::Builder::new().spawn_scoped(s, || consume_all(&mut || {}));
+        let end = EndOfProduction(&line, &ready);
+        produce(&mut |w| {
+            {
+                let mut guard = lock();
+                let i = guard.work.len();
+                guard.work.push((Arc::new(w), None));
+                guard.pending.push_back(i);
+            }
+            ready.notify_one();
+            deliver_ready(&mut deliver);
+        });
+        drop(end);
+        consume_all(&mut || deliver_ready(&mut deliver));
+    });
+    // Both threads have finished: deliver the rest. Everything was consumed (a panic in a
+    // consumer is re-raised by the scope), but consuming here is the fallback.
+    let line = line.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut state = None;
+    for (w, r) in line.work.into_iter().skip(line.delivered) {
+        deliver(r.unwrap_or_else(|| consume(state.get_or_insert_with(&init), &w)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_returns_both_results_in_place() {
+        assert_eq!(join(|| 1 + 1, || "b"), (2, "b"));
+    }
+
+    #[test]
+    fn pipeline_delivers_results_in_the_order_work_was_sent() {
+        let mut out = Vec::new();
+        pipeline(
+            |send| (0..100).for_each(send),
+            Vec::<usize>::new,
+            |seen, &i| {
+                seen.push(i);
+                i * 2
+            },
+            |r| out.push(r),
+        );
+        assert_eq!(out, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,287 @@
+//! `ecc` on bad input: each case exits with status 1 and one `ecc: error:` line naming the
+//! problem, writes no output, and leaves no temp file behind.
+
+mod ecc_harness;
+
+use std::path::Path;
+
+use ecc_harness::*;
+
+const GOOD: &str = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\
+    char LICENSE[] SEC(\"license\") = \"GPL\";\n\
+    SEC(\"tp/sched/sched_process_exec\") int f(void *ctx) { return 0; }\n";
+
+struct Case {
+    dir: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(tag: &str, files: &[(&str, &str)]) -> Case {
+        let dir = scratch(tag);
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write input");
+        }
+        Case {
+            dir,
+            tmp: scratch(&format!("{tag}-tmp")),
+        }
+    }
+
+    /// Runs ecc (TMPDIR pointed at a private directory) and checks the failure contract:
+    /// exit status 1, exactly one `ecc: error:` line containing each of `wanted`, no outputs
+    /// and no temp files. Returns the whole stderr.
+    fn fails(&self, args: &[&str], wanted: &[&str]) -> String {
+        self.fails_with(args, wanted, |_| {})
+    }
+
+    fn fails_with(
+        &self,
+        args: &[&str],
+        wanted: &[&str],
+        env: impl FnOnce(&mut std::process::Command),
+    ) -> String {
+        let before = listing(self.dir.path());
+        let mut cmd = ecc_cmd(self.dir.path(), Some(self.tmp.path()));
+        cmd.args(args);
+        env(&mut cmd);
+        let out = cmd.output().expect("run ecc");
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "ecc {args:?}: want exit 1\n{err}"
+        );
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("ecc: error:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "ecc {args:?}: want one error line\n{err}");
+        assert_eq!(
+            err.lines().last(),
+            Some(lines[0]),
+            "the error line comes last\n{err}"
+        );
+        for w in wanted {
+            assert!(
+                lines[0].contains(w),
+                "ecc {args:?}: error line lacks {w:?}: {}",
+                lines[0]
+            );
+        }
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            listing(self.dir.path()),
+            before,
+            "ecc {args:?} left files in the source directory"
+        );
+        assert!(
+            listing(self.tmp.path()).is_empty(),
+            "ecc {args:?} left temp files: {:?}",
+            listing(self.tmp.path())
+        );
+        err
+    }
+}
+
+/// The files under `dir`, recursively, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).expect("prefix").display().to_string());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn missing_source() {
+    let c = Case::new("e-missing", &[]);
+    c.fails(&["nope.bpf.c"], &["nope.bpf.c: no such file"]);
+}
+
+/// clang's diagnostic reaches the user as clang printed it (file:line:col of the user's
+/// file, not of ecc's wrapper), followed by ecc's one line.
+#[test]
+fn syntax_error_shows_clang_diagnostic() {
+    let src = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\nSEC(\"tp/sched/sched_process_exec\")\nint f(void *ctx)\n{\n\treturn 0\n}\n";
+    let c = Case::new("e-syntax", &[("bad.bpf.c", src)]);
+    let err = c.fails(
+        &["bad.bpf.c"],
+        &["clang failed to compile bad.bpf.c (exit status 1)"],
+    );
+    assert!(
+        err.starts_with("bad.bpf.c:7:10: error: expected ';' after return statement"),
+        "{err}"
+    );
+    // clang shows the line (tabs expanded) with a caret under column 10.
+    assert!(
+        err.contains("\n        return 0\n                ^\n"),
+        "the source line and caret are shown:\n{err}"
+    );
+    assert!(!err.contains("In file included from"), "{err}");
+    // Same through a subdirectory: the path is the one the user typed.
+    let sub = Case::new("e-syntax-sub", &[]);
+    std::fs::create_dir(sub.dir.path().join("src")).expect("mkdir");
+    std::fs::write(sub.dir.path().join("src/bad.bpf.c"), src).expect("write");
+    let err = sub.fails(&["src/bad.bpf.c"], &["src/bad.bpf.c"]);
+    assert!(err.starts_with("src/bad.bpf.c:7:10: error:"), "{err}");
+}
+
+#[test]
+fn missing_header() {
+    let c = Case::new("e-nohdr", &[("ok.bpf.c", GOOD)]);
+    c.fails(&["ok.bpf.c", "event.h"], &["event.h: no such file"]);
+}
+
+#[test]
+fn header_without_struct() {
+    let c = Case::new(
+        "e-nostruct",
+        &[
+            ("ok.bpf.c", GOOD),
+            (
+                "event.h",
+                "#define X 1\nenum e { A };\nstruct fwd;\ntypedef struct { int a; } anon_t;\n",
+            ),
+        ],
+    );
+    c.fails(
+        &["ok.bpf.c", "event.h"],
+        &["event.h: the header defines no named struct"],
+    );
+}
+
+#[test]
+fn clang_binary_missing() {
+    let c = Case::new("e-noclang", &[("ok.bpf.c", GOOD)]);
+    c.fails(
+        &["ok.bpf.c", "-c", "/nonexistent/clang-99"],
+        &["/nonexistent/clang-99 does not exist"],
+    );
+    c.fails_with(&["ok.bpf.c"], &["clang not found in PATH"], |cmd| {
+        cmd.env("PATH", "/nonexistent");
+    });
+}
+
+/// libbpf's headers missing: an explicit --libbpf-include without them, and a clang whose
+/// search path lacks them (a wrapper script that answers `-v` with an include list of one
+/// empty directory, as on a machine without libbpf-dev).
+#[test]
+fn libbpf_headers_missing() {
+    let c = Case::new("e-nolibbpf", &[("ok.bpf.c", GOOD)]);
+    std::fs::create_dir(c.dir.path().join("empty")).expect("mkdir");
+    c.fails(
+        &["ok.bpf.c", "--libbpf-include", "empty"],
+        &["empty/bpf/bpf_helpers.h does not exist"],
+    );
+
+    let bin = scratch("e-nolibbpf-bin");
+    let fake = bin.path().join("clang");
+    let empty = bin.path().join("include");
+    std::fs::create_dir(&empty).expect("mkdir");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *-v*-E*) printf '#include <...> search starts here:\\n {}\\nEnd of search list.\\n' >&2; exit 0;; esac\nexec clang \"$@\"\n",
+            empty.display()
+        ),
+    )
+    .expect("write fake clang");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let cache = scratch("e-nolibbpf-cache");
+    c.fails_with(
+        &["ok.bpf.c", "-c", fake.to_str().expect("utf-8")],
+        &[
+            "libbpf headers are missing",
+            "bpf/bpf_helpers.h",
+            "install libbpf-dev",
+        ],
+        |cmd| {
+            cmd.env("XDG_CACHE_HOME", cache.path());
+        },
+    );
+}
+
+#[test]
+fn output_dir_not_writable() {
+    let c = Case::new("e-outdir", &[("ok.bpf.c", GOOD), ("file", "a plain file")]);
+    c.fails(
+        &["ok.bpf.c", "-o", "file/sub"],
+        &["output directory file/sub cannot be written"],
+    );
+}
+
+#[test]
+fn source_without_programs() {
+    let src = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nint counter;\n\
+        static int helper(void) { return counter; }\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n";
+    let c = Case::new("e-noprogs", &[("none.bpf.c", src)]);
+    c.fails(&["none.bpf.c"], &["none.bpf.c: no BPF programs"]);
+}
+
+/// --wasm-header needs package.json.
+#[test]
+fn wasm_header_without_package() {
+    let c = Case::new("e-wasm-n", &[("ok.bpf.c", GOOD)]);
+    c.fails(
+        &["ok.bpf.c", "--wasm-header", "-n"],
+        &["--wasm-header embeds package.json"],
+    );
+}
+
+/// A successful run leaves no temp file behind either, and writes exactly the outputs.
+#[test]
+fn success_leaves_only_outputs() {
+    let c = Case::new("ok-clean", &[("ok.bpf.c", GOOD)]);
+    let out = ecc_cmd(c.dir.path(), Some(c.tmp.path()))
+        .args(["ok.bpf.c", "-o", "out", "--wasm-header", "-M", "ok.d"])
+        .output()
+        .expect("run ecc");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        listing(c.dir.path()),
+        [
+            "ok.bpf.c",
+            "ok.d",
+            "out",
+            "out/ewasm-skel.h",
+            "out/ok.bpf.o",
+            "out/ok.skel.json",
+            "out/package.json"
+        ]
+    );
+    assert!(
+        listing(c.tmp.path()).is_empty(),
+        "{:?}",
+        listing(c.tmp.path())
+    );
+}
+
+/// A ring buffer without an event header makes a package the runtime rejects: ecc says so
+/// (and still writes it, as the original did).
+#[test]
+fn ring_buffer_without_header_warns() {
+    let src = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n\
+        struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(\".maps\");\n\
+        char LICENSE[] SEC(\"license\") = \"GPL\";\n\
+        SEC(\"tp/sched/sched_process_exec\") int f(void *ctx) { int *e = bpf_ringbuf_reserve(&events, 4, 0); if (e) { *e = 1; bpf_ringbuf_submit(e, 0); } return 0; }\n";
+    let c = Case::new("w-ringbuf", &[("rb.bpf.c", src)]);
+    let out = ecc(c.dir.path(), &["rb.bpf.c"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("ecc: warning: rb.bpf.c: map events is a ring buffer"),
+        "{err}"
+    );
+}
