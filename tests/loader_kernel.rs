@@ -3,24 +3,7 @@
 
 mod support;
 
-use serde_json::json;
 use support::*;
-
-fn bootstrap_spec() -> PkgSpec<'static> {
-    PkgSpec {
-        source: "bootstrap.bpf.c",
-        export: Some("event"),
-        vars: json!({
-            "min_duration_ns": {"description": "minimum duration in ns",
-                "cmdarg": {"default": 0, "short": "d", "long": "duration", "help": "minimum process duration (ns) to report"}},
-            "targ_pid": {"description": "only trace this process id (tgid)",
-                "cmdarg": {"default": 0, "short": "p", "long": "pid", "help": "process id to trace"}},
-            "targ_comm": {"description": "only trace commands with this name",
-                "cmdarg": {"short": "c", "long": "comm", "help": "command name to trace"}}
-        }),
-        maps: json!({}),
-    }
-}
 
 /// Every testdata object that is meant to load does, and each program gets a line.
 #[test]
@@ -119,7 +102,7 @@ fn verify_reads_packages() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     let o = run_ecc(&["verify", pkg.to_str().unwrap()]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
@@ -136,7 +119,7 @@ fn run_prints_a_spawned_process() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     let name = unique_name("b");
     let bin = named_binary(dir.path(), &name);
     let r = Running::start(&["--duration", "3", pkg.to_str().unwrap()]);
@@ -163,7 +146,7 @@ fn run_json_lines_parse_in_btf_order() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     let name = unique_name("j");
     let bin = named_binary(dir.path(), &name);
     let r = Running::start(&["--json", "--duration", "3", pkg.to_str().unwrap()]);
@@ -208,7 +191,7 @@ fn rodata_comm_filter_really_filters() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     let wanted = unique_name("w");
     let other = unique_name("o");
     let (bw, bo) = (
@@ -243,14 +226,7 @@ fn perf_event_array_prints_events() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(
-        dir.path(),
-        &PkgSpec {
-            source: "perf.bpf.c",
-            export: Some("event"),
-            ..PkgSpec::default()
-        },
-    );
+    let pkg = ecc_compile(dir.path(), "perf.bpf.c", Some("perf.h"));
     let name = unique_name("p");
     let bin = named_binary(dir.path(), &name);
     let r = Running::start(&["--duration", "3", pkg.to_str().unwrap()]);
@@ -268,14 +244,7 @@ fn sampled_log2_map_prints_a_histogram() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(
-        dir.path(),
-        &PkgSpec {
-            source: "hist.bpf.c",
-            maps: json!({"hists": {"sample": {"interval": 500, "type": "log2_hist", "unit": "usecs"}}}),
-            ..PkgSpec::default()
-        },
-    );
+    let pkg = ecc_compile(dir.path(), "hist.bpf.c", None);
     let bin = named_binary(dir.path(), &unique_name("h"));
     let r = Running::start(&["--duration", "3", pkg.to_str().unwrap()]);
     spawn_times(&bin, 10);
@@ -302,7 +271,7 @@ fn sigterm_and_sigint_stop_cleanly() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     for sig in ["TERM", "INT"] {
         let r = Running::start(&[pkg.to_str().unwrap()]);
         signal(r.pid(), sig);
@@ -315,7 +284,7 @@ fn sigterm_and_sigint_stop_cleanly() {
 #[test]
 fn run_help_lists_the_generated_options() {
     let dir = tempfile::tempdir().unwrap();
-    let pkg = build_package(dir.path(), &bootstrap_spec());
+    let pkg = ecc_compile(dir.path(), "bootstrap.bpf.c", Some("bootstrap.h"));
     let o = run_ecc(&["run", pkg.to_str().unwrap(), "-h"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");

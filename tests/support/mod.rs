@@ -9,10 +9,6 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use ecc::btf::{Btf, Kind};
-use ecc::object::Object;
-
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -186,186 +182,21 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(st.success());
 }
 
-/// Metadata the package builder adds to what it reads from the object.
-#[derive(Default)]
-pub struct PkgSpec<'a> {
-    /// testdata source, e.g. "bootstrap.bpf.c".
-    pub source: &'a str,
-    /// The struct to export through BTF (`struct event`), forced into BTF like ecc does.
-    pub export: Option<&'a str>,
-    /// Per-variable metadata (`description`, `cmdarg`, …), keyed by variable name.
-    pub vars: serde_json::Value,
-    /// Per-map metadata (`sample`), keyed by map name.
-    pub maps: serde_json::Value,
-}
-
-/// Compiles a testdata source and writes a package.json per the package spec into `dir`.
-/// This stands in for `ecc` itself until the compile driver lands.
-pub fn build_package(dir: &Path, spec: &PkgSpec<'_>) -> PathBuf {
-    let stem = spec.source.trim_end_matches(".c");
-    let src = testdata(spec.source);
-    let wrapper = dir.join(spec.source);
-    let mut w = format!("#include \"{}\"\n", src.display());
-    if let Some(s) = spec.export {
-        // The same trick as ecc: a pointer global keeps the struct in BTF; the runtime
-        // hides `__eunomia_dummy_*` variables.
-        w.push_str(&format!(
-            "const volatile struct {s} *__eunomia_dummy_{s}_ptr __attribute__((unused));\n"
-        ));
+/// Compiles testdata `source` (with its event `header`) with `ecc` itself into `dir`, as a
+/// user would, and returns the package.json it wrote.
+pub fn ecc_compile(dir: &Path, source: &str, header: Option<&str>) -> PathBuf {
+    let mut cmd = ecc();
+    cmd.arg(testdata(source));
+    if let Some(h) = header {
+        cmd.arg(testdata(h));
     }
-    std::fs::write(&wrapper, w).unwrap();
-    let text = std::fs::read_to_string(&src).unwrap();
-    if text.contains("\"vmlinux.h\"") {
-        let o = Command::new("bpftool")
-            .args([
-                "btf",
-                "dump",
-                "file",
-                "/sys/kernel/btf/vmlinux",
-                "format",
-                "c",
-            ])
-            .output()
-            .expect("bpftool");
-        assert!(
-            o.status.success(),
-            "bpftool: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        std::fs::write(dir.join("vmlinux.h"), &o.stdout).unwrap();
-    }
-    let multiarch = Command::new("clang")
-        .arg("-print-multiarch")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "x86_64-linux-gnu".into());
-    let obj_path = dir.join(format!("{stem}.o"));
-    let o = Command::new("clang")
-        .args([
-            "-g",
-            "-O2",
-            "-target",
-            "bpf",
-            "-D__TARGET_ARCH_x86",
-            "-Wall",
-            "-c",
-        ])
-        .arg("-I")
-        .arg(repo().join("testdata"))
-        .arg("-I")
-        .arg(dir)
-        .arg("-idirafter")
-        .arg(format!("/usr/include/{multiarch}"))
-        .arg(&wrapper)
-        .arg("-o")
-        .arg(&obj_path)
-        .output()
-        .expect("clang");
+    let o = cmd.arg("-o").arg(dir).output().expect("run ecc");
+    assert!(o.status.success(), "ecc {source}: {}", text(&o));
+    let pkg = dir.join("package.json");
     assert!(
-        o.status.success(),
-        "clang: {}",
-        String::from_utf8_lossy(&o.stderr)
+        pkg.exists(),
+        "ecc {source} wrote no package.json: {}",
+        text(&o)
     );
-    let st = Command::new("llvm-strip")
-        .arg("-g")
-        .arg(&obj_path)
-        .status()
-        .expect("llvm-strip");
-    assert!(st.success());
-    let elf = std::fs::read(&obj_path).unwrap();
-    let pkg = package_json(&elf, &format!("{stem}.o"), spec);
-    let out = dir.join("package.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&pkg).unwrap()).unwrap();
-    out
-}
-
-fn c_type(btf: &Btf<'_>, id: u32) -> String {
-    let t = btf.ty(id).unwrap();
-    match t.kind() {
-        Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => c_type(btf, t.type_id()),
-        Kind::Array => {
-            let a = t.array().unwrap();
-            format!("{}[{}]", c_type(btf, a.elem), a.nelems)
-        }
-        Kind::Ptr => format!("{} *", c_type(btf, t.type_id())),
-        Kind::Struct => format!("struct {}", t.name()),
-        Kind::Enum | Kind::Enum64 => format!("enum {}", t.name()),
-        Kind::Void => "void".into(),
-        _ => t.name().to_string(),
-    }
-}
-
-fn package_json(elf: &[u8], file: &str, spec: &PkgSpec<'_>) -> serde_json::Value {
-    use serde_json::json;
-    let obj = Object::parse(elf).unwrap();
-    let obj_name = ecc::loader::input::obj_name_for(Path::new(file));
-    let merge = |base: serde_json::Value, extra: Option<&serde_json::Value>| {
-        let mut b = base;
-        if let (Some(m), Some(serde_json::Value::Object(e))) = (b.as_object_mut(), extra) {
-            m.extend(e.clone());
-        }
-        b
-    };
-    let mut maps: Vec<serde_json::Value> = obj
-        .maps
-        .iter()
-        .map(|m| {
-            merge(
-                json!({"name": m.name, "ident": m.name}),
-                spec.maps.get(&m.name),
-            )
-        })
-        .collect();
-    let mut sections = Vec::new();
-    for d in obj
-        .datasecs
-        .iter()
-        .filter(|d| d.name == ".rodata" || d.name == ".bss")
-    {
-        maps.push(json!({
-            "name": ecc::loader::input::internal_map_name(&obj_name, &d.name),
-            "ident": d.name.trim_start_matches('.'),
-            "mmaped": true
-        }));
-        let vars: Vec<serde_json::Value> = d
-            .vars
-            .iter()
-            .map(|v| {
-                merge(
-                    json!({"name": v.name, "type": c_type(&obj.btf, v.type_id)}),
-                    spec.vars.get(&v.name),
-                )
-            })
-            .collect();
-        sections.push(json!({"name": d.name, "variables": vars}));
-    }
-    let progs: Vec<serde_json::Value> = obj
-        .programs
-        .iter()
-        .map(|p| json!({"name": p.name, "attach": p.section, "link": true}))
-        .collect();
-    let export_types: Vec<serde_json::Value> = spec
-        .export
-        .map(|s| {
-            let t = obj.btf.find(s, Kind::Struct).expect("export struct in BTF");
-            let members: Vec<serde_json::Value> = t
-                .members()
-                .map(|m| json!({"name": m.name, "type": c_type(&obj.btf, m.type_id)}))
-                .collect();
-            vec![json!({"name": s, "size": t.size(), "type_id": t.id, "members": members})]
-        })
-        .unwrap_or_default();
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut z, elf).unwrap();
-    json!({
-        "bpf_object": base64::engine::general_purpose::STANDARD.encode(z.finish().unwrap()),
-        "bpf_object_size": elf.len(),
-        "meta": {
-            "bpf_skel": {"obj_name": obj_name, "maps": maps, "progs": progs, "data_sections": sections},
-            "export_types": export_types,
-            "eunomia_version": "test"
-        }
-    })
+    pkg
 }
