@@ -11,8 +11,19 @@ target/release/ecc testdata/bootstrap.bpf.c testdata/bootstrap.h -o "$out"
 echo "ecc wrote to $out:"
 ls -l "$out"
 echo
-echo "package.json (bpf_object elided):"
-python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["bpf_object"]=p["bpf_object"][:32]+"..."; print(json.dumps(p, indent=2)[:3000])' "$out/package.json"
+echo "package.json in short:"
+python3 - "$out/package.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+skel = p["meta"]["bpf_skel"]
+print(f"  obj_name      {skel['obj_name']}  (object: {p['bpf_object_size']} bytes, zlib+base64 in bpf_object)")
+print(f"  progs         " + ", ".join(f"{x['name']} <- {x['attach']}" for x in skel["progs"]))
+print(f"  maps          " + ", ".join(m["name"] for m in skel["maps"]))
+for d in skel["data_sections"]:
+    print(f"  {d['name']:<13} " + ", ".join(f"{v['type']} {v['name']}" for v in d["variables"]))
+for t in p["meta"].get("export_types", []):
+    print(f"  export type   struct {t['name']} ({t['size']} bytes, {len(t['members'])} members, BTF id {t['type_id']})")
+PY
 if [ -r /sys/kernel/btf/vmlinux ]; then
   target/release/wasm-bpftool btf dump file /sys/kernel/btf/vmlinux format c >"$out/vmlinux.h"
   echo
