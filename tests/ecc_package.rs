@@ -476,16 +476,14 @@ fn btf_option_uses_the_given_file() {
     );
 }
 
-/// The tracer in docs/USING.md compiles as the document says, with the outputs it lists.
+/// The tracer in README.md compiles as the document says, with the outputs it lists.
 #[test]
-fn using_md_example_builds() {
+fn readme_example_builds() {
     if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        skip_or_fail(
-            "the USING.md example includes vmlinux.h, which needs /sys/kernel/btf/vmlinux",
-        );
+        skip_or_fail("the README example includes vmlinux.h, which needs /sys/kernel/btf/vmlinux");
         return;
     }
-    let doc = std::fs::read_to_string(repo().join("docs/USING.md")).expect("docs/USING.md");
+    let doc = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
     let dir = scratch("using-md");
     // Each ```c block follows a paragraph starting with `file-name`.
     let mut last_name = None;
