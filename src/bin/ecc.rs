@@ -17,7 +17,9 @@ use ecc::driver::{self, Request};
     version,
     about = "Compile an eBPF C program into a BPF object and a eunomia package.json",
     after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
-                  <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h."
+                  <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h.\n\n\
+                  Also: ecc verify <package.json|X.bpf.o> [--btf FILE] [--json]   load every program, print the verdicts\n      \
+                  ecc run [--json] [--duration SECS] <package.json> [program options]   attach and print events"
 )]
 struct Cli {
     /// The BPF C source (with --header-only: the header)
