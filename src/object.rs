@@ -556,3 +556,37 @@ pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
     )?;
     Ok((bytes, off as usize))
 }
+
+/// The kernel's limit on map names (BPF_OBJ_NAME_LEN - 1).
+const MAP_NAME_MAX: usize = 15;
+
+/// libbpf's name for the map of a global-data section: a prefix of the object name (so
+/// that the whole fits in 15 chars, the section taking at least 7) and the section name.
+/// Custom sections (`.data.foo`, with a second dot) get no prefix.
+pub fn internal_map_name(obj_name: &str, section: &str) -> String {
+    let sfx_len = section.len().clamp(7, MAP_NAME_MAX);
+    let pfx_len = if is_custom_section(section) {
+        0
+    } else {
+        (MAP_NAME_MAX - sfx_len).min(obj_name.len())
+    };
+    let name: String = obj_name
+        .chars()
+        .take(pfx_len)
+        .chain(section.chars().take(sfx_len))
+        .collect();
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `.data.foo`, `.rodata.str1.1`: a second dot makes a custom section.
+pub fn is_custom_section(section: &str) -> bool {
+    section.get(1..).is_some_and(|rest| rest.contains('.'))
+}

@@ -104,32 +104,7 @@ pub fn obj_name(object_file_name: &str) -> String {
         .collect()
 }
 
-/// libbpf's name for the internal map of a global-data section (`internal_map_name`): a
-/// prefix of the object name plus the section name, 15 characters at most.
-pub fn internal_map_name(obj_name: &str, section: &str) -> String {
-    const MAX: usize = 15;
-    let sfx = section.len().clamp(7, MAX);
-    // Sections like `.rodata.str1.1` carry a second dot and get no prefix.
-    let pfx = if section.get(1..).is_some_and(|s| s.contains('.')) {
-        0
-    } else {
-        (MAX - sfx).min(obj_name.len())
-    };
-    let raw: String = obj_name[..pfx]
-        .chars()
-        .chain(section.chars().take(sfx))
-        .collect();
-    raw.chars()
-        .take(MAX)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::object::internal_map_name;
 
 /// The skeleton identifier of an internal map: `.rodata.str1.1` -> `rodata_str1_1`.
 pub fn internal_map_ident(section: &str) -> String {

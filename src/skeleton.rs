@@ -5,7 +5,7 @@
 
 use crate::btf::Btf;
 use crate::layout::{self, Layout, Synthetic};
-use crate::object::{DataKind, Object};
+use crate::object::{internal_map_name, is_custom_section, DataKind, Object};
 
 /// Why no skeleton can be generated for an object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +42,6 @@ pub enum Error {
 /// libbpf's BTF_VAR_STATIC: such variables are not exposed through the skeleton.
 const VAR_STATIC: u32 = 0;
 /// BPF_OBJ_NAME_LEN minus the NUL.
-const MAP_NAME_MAX: usize = 15;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skeleton {
@@ -121,37 +120,6 @@ fn is_ident(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// libbpf's name for the map of a global-data section: a prefix of the object name (so
-/// that the whole fits in 15 chars, the section taking at least 7) and the section name.
-/// Custom sections (`.data.foo`, with a second dot) get no prefix.
-pub fn internal_map_name(obj_name: &str, section: &str) -> String {
-    let sfx_len = section.len().clamp(7, MAP_NAME_MAX);
-    let pfx_len = if is_custom_section(section) {
-        0
-    } else {
-        (MAP_NAME_MAX - sfx_len).min(obj_name.len())
-    };
-    let name: String = obj_name
-        .chars()
-        .take(pfx_len)
-        .chain(section.chars().take(sfx_len))
-        .collect();
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// `.data.foo`, `.rodata.str1.1`: a second dot makes a custom section.
-fn is_custom_section(section: &str) -> bool {
-    section.get(1..).is_some_and(|rest| rest.contains('.'))
 }
 
 /// bpftool's member name for an internal map: the map name from its standard section

@@ -213,26 +213,7 @@ pub fn obj_name_for(path: &Path) -> String {
         .collect()
 }
 
-/// libbpf's name for the internal map of a global-data section (see the package spec).
-pub fn internal_map_name(obj_name: &str, section: &str) -> String {
-    let is_std = [".rodata", ".data", ".bss", ".kconfig"].contains(&section);
-    let raw = if is_std {
-        let sfx = section.len().clamp(7, 15);
-        let prefix: String = obj_name.chars().take(15 - sfx).collect();
-        format!("{prefix}{section}")
-    } else {
-        section.chars().take(15).collect()
-    };
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::object::internal_map_name;
 
 #[cfg(test)]
 mod tests {
