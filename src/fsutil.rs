@@ -6,6 +6,14 @@ use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = stage(path, bytes)?;
+    tmp.as_file().sync_all().ok();
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes `bytes` to a temp file in `path`'s directory; dropping it removes the file.
+fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -16,9 +24,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .permissions(new_file_mode())
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all().ok();
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// The bytes of an input file: mapped for kernel BTF in sysfs, read into memory otherwise.
@@ -61,17 +67,7 @@ pub fn read_input(path: &Path) -> std::io::Result<Input> {
 pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".ecc-")
-            .suffix(".tmp")
-            .permissions(new_file_mode())
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
-        staged.push((tmp, path));
+        staged.push((stage(path, bytes)?, path));
     }
     // Dropping the staged temp files on an early return removes them.
     for (tmp, path) in staged {
