@@ -93,5 +93,34 @@ fn libbpf_sees_the_packaged_maps_and_programs() {
             seen, expected,
             "{name}: libbpf's view differs from package.json"
         );
+        assert_eq!(
+            libbpf_rs_view(&object, &obj_name),
+            expected,
+            "{name}: libbpf-rs's view differs from package.json"
+        );
     }
+}
+
+/// The same view through libbpf-rs (its vendored libbpf), as `ecc verify`/`ecc run` open it.
+fn libbpf_rs_view(object: &[u8], obj_name: &str) -> Vec<String> {
+    let mut builder = libbpf_rs::ObjectBuilder::default();
+    builder
+        .name(obj_name)
+        .expect("obj_name is a valid C string");
+    let open = builder
+        .open_memory(object)
+        .expect("libbpf-rs opens the packaged object");
+    let name = open.name().map(|n| n.to_string_lossy().into_owned());
+    let mut v = vec![format!("name {}", name.unwrap_or_default())];
+    for m in open.maps() {
+        v.push(format!("map {}", m.name().to_string_lossy()));
+    }
+    for p in open.progs() {
+        v.push(format!(
+            "prog {} {}",
+            p.name().to_string_lossy(),
+            p.section().to_string_lossy()
+        ));
+    }
+    v
 }
