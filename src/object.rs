@@ -590,3 +590,27 @@ pub fn internal_map_name(obj_name: &str, section: &str) -> String {
 pub fn is_custom_section(section: &str) -> bool {
     section.get(1..).is_some_and(|rest| rest.contains('.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::internal_map_name;
+
+    #[test]
+    fn internal_map_names_follow_libbpf() {
+        let cases = [
+            ("bootstrap_bpf", ".rodata", "bootstra.rodata"),
+            ("execsnoop_bpf", ".bss", "execsnoo.bss"),
+            ("vars_bpf", ".kconfig", "vars_bp.kconfig"),
+            ("maps_bpf", ".rodata", "maps_bpf.rodata"),
+            ("ab", ".data", "ab.data"),
+            ("globals_bpf", ".data.foo", ".data.foo"),
+            ("x", ".rodata.str1.1", ".rodata.str1.1"),
+            ("x", ".rodata.very_long_name", ".rodata.very_lo"),
+            ("x", ".rodata.a_rather_long_name", ".rodata.a_rathe"),
+            ("a-b", ".bss", "a_b.bss"),
+        ];
+        for (obj, section, want) in cases {
+            assert_eq!(internal_map_name(obj, section), want, "{obj} {section}");
+        }
+    }
+}

@@ -272,23 +272,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn internal_map_names_follow_libbpf() {
-        assert_eq!(
-            internal_map_name("bootstrap_bpf", ".rodata"),
-            "bootstra.rodata"
-        );
-        assert_eq!(internal_map_name("execsnoop_bpf", ".bss"), "execsnoo.bss");
-        assert_eq!(internal_map_name("vars_bpf", ".kconfig"), "vars_bp.kconfig");
-        assert_eq!(internal_map_name("maps_bpf", ".rodata"), "maps_bpf.rodata");
-        assert_eq!(internal_map_name("globals_bpf", ".data.foo"), ".data.foo");
-        assert_eq!(
-            internal_map_name("x", ".rodata.a_rather_long_name"),
-            ".rodata.a_rathe"
-        );
-        assert_eq!(internal_map_name("a-b", ".bss"), "a_b.bss");
-    }
-
-    #[test]
     fn internal_map_idents_follow_bpftool() {
         assert_eq!(internal_map_ident("bootstra.rodata"), "rodata");
         assert_eq!(internal_map_ident("globals.kconfig"), "kconfig");

@@ -244,19 +244,12 @@ mod tests {
     }
 
     #[test]
-    fn names_like_libbpf() {
+    fn object_names_like_libbpf() {
         assert_eq!(
             obj_name_for(Path::new("a/bootstrap.bpf.o")),
             "bootstrap_bpf"
         );
         assert_eq!(obj_name_for(Path::new("my-prog.o")), "my_prog");
-        assert_eq!(
-            internal_map_name("bootstrap_bpf", ".rodata"),
-            "bootstra.rodata"
-        );
-        assert_eq!(internal_map_name("execsnoop_bpf", ".bss"), "execsnoo.bss");
-        assert_eq!(internal_map_name("vars_bpf", ".kconfig"), "vars_bp.kconfig");
-        assert_eq!(internal_map_name("x", ".rodata.str1.1"), ".rodata.str1.1");
     }
 
     #[test]
