@@ -230,25 +230,8 @@ static inline const void *{n}__elf_bytes(size_t *sz);
 
 fn create_skeleton(o: &mut String, skel: &Skeleton) {
     let n = skel.name.as_str();
-    let _ = write!(
-        o,
-        "static inline int
-{n}__create_skeleton(struct {n} *obj)
-{{
-\tstruct bpf_object_skeleton *s;
-\tint err;
-
-\ts = (struct bpf_object_skeleton *)calloc(1, sizeof(*s));
-\tif (!s)\t{{
-\t\terr = -ENOMEM;
-\t\tgoto err;
-\t}}
-
-\ts->sz = sizeof(*s);
-\ts->name = \"{n}\";
-\ts->obj = &obj->obj;
-"
-    );
+    create_skeleton_head(o, n);
+    o.push_str("\ts->obj = &obj->obj;\n");
     push_map_skeletons(o, skel);
     if !skel.progs.is_empty() {
         push_array_alloc(o, "programs", "prog", "progs", skel.progs.len());
@@ -278,6 +261,29 @@ err:
 }
 
 /// The `/* maps */` block shared by the native and the Wasm skeleton.
+/// The start of `<obj>__create_skeleton`, the same for native and Wasm skeletons: the
+/// allocation of `s` and its size and name.
+pub(crate) fn create_skeleton_head(o: &mut String, n: &str) {
+    let _ = write!(
+        o,
+        "static inline int
+{n}__create_skeleton(struct {n} *obj)
+{{
+\tstruct bpf_object_skeleton *s;
+\tint err;
+
+\ts = (struct bpf_object_skeleton *)calloc(1, sizeof(*s));
+\tif (!s)\t{{
+\t\terr = -ENOMEM;
+\t\tgoto err;
+\t}}
+
+\ts->sz = sizeof(*s);
+\ts->name = \"{n}\";
+"
+    );
+}
+
 pub(crate) fn push_map_skeletons(o: &mut String, skel: &Skeleton) {
     if skel.maps.is_empty() {
         return;

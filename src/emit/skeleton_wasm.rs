@@ -13,7 +13,9 @@
 
 use std::fmt::Write;
 
-use crate::emit::skeleton::{lifecycle, push_array_alloc, push_map_skeletons};
+use crate::emit::skeleton::{
+    create_skeleton_head, lifecycle, push_array_alloc, push_map_skeletons,
+};
 use crate::emit::{cstr, wasm};
 use crate::layout::Layout;
 use crate::skeleton::Skeleton;
@@ -105,24 +107,7 @@ pub fn wasm(skel: &Skeleton, layout: &Layout<'_>, elf: &[u8]) -> String {
 
 fn create_skeleton(o: &mut String, skel: &Skeleton) {
     let n = skel.name.as_str();
-    let _ = write!(
-        o,
-        "static inline int
-{n}__create_skeleton(struct {n} *obj)
-{{
-\tstruct bpf_object_skeleton *s;
-\tint err;
-
-\ts = (struct bpf_object_skeleton *)calloc(1, sizeof(*s));
-\tif (!s)\t{{
-\t\terr = -ENOMEM;
-\t\tgoto err;
-\t}}
-
-\ts->sz = sizeof(*s);
-\ts->name = \"{n}\";
-"
-    );
+    create_skeleton_head(o, n);
     push_map_skeletons(o, skel);
     if !skel.progs.is_empty() {
         push_array_alloc(o, "programs", "prog", "progs", skel.progs.len());
