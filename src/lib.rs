@@ -17,7 +17,7 @@ pub mod layout;
 pub mod loader;
 pub mod object;
 pub mod package;
-mod par;
+pub mod par;
 pub mod skeleton;
 pub mod strip;
 pub mod vmlinux;

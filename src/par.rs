@@ -3,10 +3,17 @@
 //! next one, so a helper that the OS schedules late (a busy machine) costs little, and the
 //! calling thread alone finishes everything if no thread can be had. Results never depend on
 //! which thread ran what.
+//!
+//! The helper is made once per process and sleeps on a channel between tasks. Each time work
+//! is handed to it, it is first barred from the caller's current CPU. Without that, on this
+//! project's 2-CPU KVM machine, a new or woken thread was often queued on its waker's CPU
+//! while the other stayed idle, and the two took turns for milliseconds (measured; rayon's
+//! pool did the same).
 
 use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
     slot.into_inner().unwrap_or_else(PoisonError::into_inner)
@@ -16,14 +23,151 @@ fn put<T>(slot: &Mutex<Option<T>>, value: T) {
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
 }
 
-/// Runs `work` here and on one helper thread (if the OS gives one) until it returns.
+type Task = Box<dyn FnOnce() + Send + 'static>;
+
+thread_local! {
+    /// Set on the helper thread: work it splits again must not wait for itself.
+    static ON_HELPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+struct Helper {
+    tasks: Mutex<mpsc::Sender<Task>>,
+    /// The helper's kernel thread id, for `steer`.
+    tid: libc::pid_t,
+}
+
+/// The helper thread, or `None` when no thread can be made.
+fn helper() -> Option<&'static Helper> {
+    static HELPER: OnceLock<Option<Helper>> = OnceLock::new();
+    HELPER
+        .get_or_init(|| {
+            let (tasks, inbox) = mpsc::channel::<Task>();
+            let (ready, is_ready) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("ecc-helper".into())
+                .spawn(move || {
+                    ON_HELPER.set(true);
+                    // SAFETY: gettid has no preconditions.
+                    let _ = ready.send(unsafe { libc::gettid() });
+                    inbox.into_iter().for_each(|task| task());
+                })
+                .ok()?;
+            // Waiting here lets the new thread run and go to sleep even if it was put on this
+            // CPU.
+            let tid = is_ready.recv().ok()?;
+            Some(Helper {
+                tasks: Mutex::new(tasks),
+                tid,
+            })
+        })
+        .as_ref()
+}
+
+/// Lets the helper run on any CPU this thread may use except the one it is on now, so that
+/// waking it never queues it behind us. Best effort: on failure, or with one CPU allowed,
+/// nothing changes.
+fn steer(helper: &Helper) {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `set` is a plain bit set of `size` bytes that the calls below only read or
+    // write within; CPU_CLR is given an index that sched_getcpu returned, below CPU_SETSIZE.
+    unsafe {
+        let here = libc::sched_getcpu();
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if here < 0 || libc::sched_getaffinity(0, size, &mut set) != 0 {
+            return;
+        }
+        if libc::CPU_COUNT(&set) < 2 || !libc::CPU_ISSET(here as usize, &set) {
+            return;
+        }
+        libc::CPU_CLR(here as usize, &mut set);
+        libc::sched_setaffinity(helper.tid, size, &set);
+    }
+}
+
+/// Makes the helper thread now, so that it is asleep and ready by the time big work comes
+/// (binaries call this before reading their input).
+pub fn warm_up() {
+    helper();
+}
+
+/// Set by a task sent to the helper when it has finished, with its panic if it panicked.
+#[derive(Default)]
+struct Done {
+    result: Mutex<Option<std::thread::Result<()>>>,
+    cond: Condvar,
+}
+
+/// Waits for a task on the helper to finish, even while this thread unwinds: the task
+/// borrows from this thread's stack.
+struct WaitFor(Arc<Done>);
+
+impl WaitFor {
+    fn wait(&self) -> std::thread::Result<()> {
+        let mut result = self.0.result.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(r) = result.take() {
+                return r;
+            }
+            result = self
+                .0
+                .cond
+                .wait(result)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+impl Drop for WaitFor {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.wait();
+        }
+    }
+}
+
+/// Runs `there` on the helper thread (or here, after `here`, if there is none) while `here`
+/// runs on this thread; returns when both are done, re-raising a panic from either.
+fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
+    let Some(helper) = helper().filter(|_| !ON_HELPER.get()) else {
+        here();
+        there();
+        return;
+    };
+    let done = Arc::new(Done::default());
+    let task: Box<dyn FnOnce() + Send + '_> = {
+        let done = Arc::clone(&done);
+        Box::new(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(there));
+            *done.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+            done.cond.notify_one();
+        })
+    };
+    // SAFETY: the task may borrow from the caller, which is why it is not 'static. Once sent,
+    // it always runs to the end (panics are caught) and then sets `done`; this function does
+    // not return or unwind past `wait` before that, so nothing it borrows is gone while it
+    // runs. A task that cannot be sent is handed back and dropped here, unrun.
+    let task = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(task) };
+    steer(helper);
+    let sent = helper
+        .tasks
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .send(task);
+    if let Err(mpsc::SendError(task)) = sent {
+        drop(task);
+        here();
+        return;
+    }
+    let wait = WaitFor(done);
+    here();
+    if let Err(panic) = wait.wait() {
+        panic::resume_unwind(panic);
+    }
+}
+
+/// Runs `work` here and on the helper thread (if there is one) until it returns.
 fn with_helper(work: impl Fn() + Sync) {
-    std::thread::scope(|s| {
-        // Without a helper, this thread does all the work; a panic in the helper is
-        // re-raised when the scope ends.
-        let _helper = std::thread::Builder::new().spawn_scoped(s, &work);
-        work();
-    });
+    split(&work, &work);
 }
 
 /// `(a(), b())`, the two possibly run at the same time.
@@ -122,8 +266,7 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
             self.1.notify_all();
         }
     }
-    std::thread::scope(|s| {
-        let _helper = std::thread::Builder::new().spawn_scoped(s, || consume_all(&mut || {}));
+    let run = || {
         let end = EndOfProduction(&line, &ready);
         produce(&mut |w| {
             {
@@ -137,7 +280,8 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
         });
         drop(end);
         consume_all(&mut || deliver_ready(&mut deliver));
-    });
+    };
+    split(|| consume_all(&mut || {}), run);
     // Both threads have finished: deliver the rest. Everything was consumed (a panic in a
     // consumer is re-raised by the scope), but consuming here is the fallback.
     let line = line.into_inner().unwrap_or_else(PoisonError::into_inner);
@@ -169,5 +313,51 @@ mod tests {
             |r| out.push(r),
         );
         assert_eq!(out, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panic_on_either_thread_reaches_the_caller_and_the_helper_survives() {
+        for panicking in 0..2 {
+            // Either task may run on the helper; both ways must re-raise here.
+            let r = panic::catch_unwind(|| {
+                join(
+                    || assert!(panicking != 0, "task a"),
+                    || assert!(panicking != 1, "task b"),
+                )
+            });
+            assert!(r.is_err(), "task {panicking}'s panic was lost");
+        }
+        // Work borrowed from this stack frame is still done by both threads afterwards.
+        let data: Vec<u64> = (1..=1000).collect();
+        let sum = |half: &[u64]| half.iter().sum::<u64>();
+        assert_eq!(
+            join(|| sum(&data[..500]), || sum(&data[500..])),
+            (125_250, 375_250)
+        );
+    }
+
+    #[test]
+    fn work_split_again_on_the_helper_does_not_wait_for_itself() {
+        let inner = || join(|| join(|| 1, || 2), || join(|| 3, || 4));
+        assert_eq!(join(inner, inner), (((1, 2), (3, 4)), ((1, 2), (3, 4))));
+    }
+
+    #[test]
+    fn the_helper_does_work_while_this_thread_waits() {
+        // `a` cannot finish until `b` has started, so the two must run on different threads.
+        let started = std::sync::Barrier::new(2);
+        let here = std::thread::current().id();
+        let (a, b) = join(
+            || {
+                started.wait();
+                std::thread::current().id()
+            },
+            || {
+                started.wait();
+                std::thread::current().id()
+            },
+        );
+        assert_ne!(a, b);
+        assert!(a == here || b == here);
     }
 }
