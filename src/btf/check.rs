@@ -62,11 +62,10 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
             )),
         }
     };
-    for (i, &off) in btf.offsets.iter().enumerate() {
+    for (i, (&off, &kind)) in btf.offsets.iter().zip(&btf.kinds).enumerate() {
         let id = btf.first_id + i as u32;
         let pos = types_pos + off as usize;
         let rec = record(btf, off);
-        let kind = kind_of(rec);
         let info = u32_at(rec, 4);
         let vlen = (info & 0xffff) as usize;
         let word2 = u32_at(rec, 8);
@@ -126,7 +125,7 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
                     ty_ref(id, u32_at(e, 4), at + 4)?;
                 }
             }
-            Kind::Func if btf.ty(word2).map(|p| p.kind()) != Some(Kind::FuncProto) => {
+            Kind::Func if btf.kind_of(word2) != Some(Kind::FuncProto) => {
                 return Err(Error::at(
                     pos + 8,
                     format!("FUNC [{id}] does not point to a FUNC_PROTO"),
@@ -146,11 +145,6 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
 /// The record at `off` in the type section (offsets come from `index_types`).
 fn record<'a>(btf: &Btf<'a>, off: u32) -> &'a [u8] {
     btf.types.get(off as usize..).unwrap_or_default()
-}
-
-/// A record's kind; `index_types` accepted only known kinds.
-fn kind_of(rec: &[u8]) -> Kind {
-    Kind::from_raw((u32_at(rec, 4) >> 24) & 0x1f).unwrap_or(Kind::Void)
 }
 
 /// The two reference graphs a loop is rejected in.
@@ -222,11 +216,7 @@ const DONE: u8 = 2;
 /// before or alongside that check.
 fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
     let first = btf.first_id;
-    let kinds: Vec<Kind> = btf
-        .offsets
-        .iter()
-        .map(|&off| kind_of(record(btf, off)))
-        .collect();
+    let kinds = &btf.kinds;
     // Frames are (id, start): a frame's pending edges are `pending[start..]`.
     let mut frames: Vec<(u32, usize)> = Vec::new();
     let mut pending: Vec<u32> = Vec::new();

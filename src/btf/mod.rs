@@ -48,11 +48,16 @@ pub struct Btf<'a> {
     strings: &'a str,
     /// Byte offset of each local type record within `types`.
     offsets: Vec<u32>,
+    /// The kind of each local type record, for passes that skip most kinds.
+    kinds: Vec<Kind>,
     base: Option<&'a Btf<'a>>,
     /// The id of the first local type: 1 for base BTF, the base's type count for split BTF.
     first_id: u32,
     /// String offsets below this belong to the base.
     str_base: u32,
+    /// Whether the string section is all ASCII (as in vmlinux): then every offset in range
+    /// starts a valid string, and checking one needs no read of the section.
+    ascii: bool,
     /// Type ids sorted by name, built on the first lookup by name.
     by_name: OnceLock<Vec<u32>>,
     /// Bit per type id: whether a type of this blob refers to it (found during validation).
@@ -106,9 +111,11 @@ impl<'a> Btf<'a> {
             types,
             strings,
             offsets: Vec::new(),
+            kinds: Vec::new(),
             base,
             first_id,
             str_base,
+            ascii: strings.is_ascii(),
             by_name: OnceLock::new(),
             referenced: Vec::new(),
         };
@@ -117,31 +124,36 @@ impl<'a> Btf<'a> {
         Ok(btf)
     }
 
-    /// Walks the type section once, recording where each record starts.
+    /// Walks the type section once, recording where each record starts and its kind.
     fn index_types(&mut self, file_pos: usize) -> Result<(), Error> {
         let t = self.types;
         let mut off = 0usize;
-        let mut offsets = Vec::with_capacity(t.len() / 24);
+        // vmlinux averages ~24 bytes per record.
+        let mut offsets = Vec::with_capacity(t.len() / 20);
+        let mut kinds = Vec::with_capacity(t.len() / 20);
         while off < t.len() {
             if t.len() - off < TYPE_HEADER_LEN {
                 return Err(Error::at(file_pos + off, "truncated BTF type record"));
             }
             let info = u32_at(t, off + 4);
             let raw_kind = (info >> 24) & 0x1f;
-            let kind = Kind::from_raw(raw_kind)
-                .filter(|k| *k != Kind::Void)
-                .ok_or_else(|| {
-                    Error::at(file_pos + off + 4, format!("unknown BTF kind {raw_kind}"))
-                })?;
+            let Some((fixed, per_entry)) = Kind::SHAPES[raw_kind as usize] else {
+                return Err(Error::at(
+                    file_pos + off + 4,
+                    format!("unknown BTF kind {raw_kind}"),
+                ));
+            };
             let vlen = (info & 0xffff) as usize;
-            let len = TYPE_HEADER_LEN + kind.tail_len(vlen);
+            let len = TYPE_HEADER_LEN + usize::from(fixed) + vlen * usize::from(per_entry);
             if t.len() - off < len {
+                let kind = Kind::from_raw(raw_kind).unwrap_or(Kind::Void);
                 return Err(Error::at(
                     file_pos + off,
                     format!("BTF {} record runs past the type section", kind.raw_name()),
                 ));
             }
             offsets.push(off as u32);
+            kinds.push(Kind::from_raw(raw_kind).unwrap_or(Kind::Void));
             off += len;
         }
         if u32::try_from(offsets.len())
@@ -152,7 +164,19 @@ impl<'a> Btf<'a> {
             return Err(Error::at(file_pos, "too many BTF types"));
         }
         self.offsets = offsets;
+        self.kinds = kinds;
         Ok(())
+    }
+
+    /// The kind of type `id` without reading its record, or `None` when out of range.
+    pub fn kind_of(&self, id: u32) -> Option<Kind> {
+        if id == 0 {
+            return Some(Kind::Void);
+        }
+        match id.checked_sub(self.first_id) {
+            Some(idx) => self.kinds.get(idx as usize).copied(),
+            None => self.base.and_then(|b| b.kind_of(id)),
+        }
     }
 
     /// Number of type ids, including void (id 0) and all base types.
@@ -220,7 +244,7 @@ impl<'a> Btf<'a> {
             return self.base.is_some_and(|b| b.is_valid_str(off));
         }
         let local = (off - self.str_base) as usize;
-        local < self.strings.len() && self.strings.is_char_boundary(local)
+        local < self.strings.len() && (self.ascii || self.strings.is_char_boundary(local))
     }
 
     /// Whether the string at `off` is non-empty, in O(1).

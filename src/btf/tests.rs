@@ -166,8 +166,11 @@ fn every_kind_reads_back() {
     ];
     for (id, kind) in kinds {
         assert_eq!(t(id).kind(), kind, "kind of [{id}]");
+        assert_eq!(btf.kind_of(id), Some(kind), "indexed kind of [{id}]");
         assert_eq!(t(id).id, id);
     }
+    assert_eq!(btf.kind_of(0), Some(Kind::Void));
+    assert_eq!(btf.kind_of(btf.type_count()), None);
 
     // INT encodings.
     let int = t(i.int).int().unwrap();
@@ -392,6 +395,20 @@ fn split_btf_continues_base_ids_and_strings() {
     // Base types resolve through the split.
     assert_eq!(btf.ty(1).unwrap().name(), "int");
     assert_eq!(btf.ty(2).unwrap().kind(), Kind::Struct);
+    let kinds: Vec<_> = (0..7).map(|id| btf.kind_of(id)).collect();
+    let (int, st, td) = (Kind::Int, Kind::Struct, Kind::Typedef);
+    assert_eq!(
+        kinds,
+        [
+            Some(Kind::Void),
+            Some(int),
+            Some(st),
+            Some(int),
+            Some(td),
+            Some(st),
+            None
+        ]
+    );
     let td = btf.ty(4).unwrap();
     assert_eq!(
         (td.kind(), td.name(), td.type_id()),
@@ -690,6 +707,29 @@ fn truncated_type_records() {
     let mut bad = b.build();
     put_u32(&mut bad, 12, (b.rec_pos(2) - HDR_LEN) as u32 + 8);
     assert_err(parse_err(&bad), b.rec_pos(2), "truncated BTF type record");
+}
+
+#[test]
+fn a_name_inside_a_multibyte_character_is_a_bad_string_offset() {
+    // With a non-ASCII section, an offset must also start a character; an ASCII section
+    // (vmlinux's) skips that read, so both paths are checked.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let name = b.s("caf\u{e9}");
+    let t = b.raw(name + 4, Builder::info(k::TYPEDEF, false, 0), int, &[]);
+    assert_err(
+        parse_err(&b.build()),
+        b.rec_pos(t),
+        &format!("bad string offset {}", name + 4),
+    );
+    // The same offset into the middle of an ASCII name is a valid (suffix) string.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let name = b.s("cafe");
+    let t = b.raw(name + 3, Builder::info(k::TYPEDEF, false, 0), int, &[]);
+    let bytes = b.build();
+    let btf = Btf::parse(&bytes).expect("an in-range ASCII offset is valid");
+    assert_eq!(btf.ty(t).map(|t| t.name()), Some("e"));
 }
 
 #[test]

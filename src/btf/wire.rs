@@ -35,15 +35,16 @@ pub enum Kind {
 impl Kind {
     pub fn from_raw(v: u32) -> Option<Kind> {
         // A table rather than a match: this runs for every type lookup.
-        const BY_NUMBER: [Kind; 20] = {
-            use Kind::*;
-            [
-                Void, Int, Ptr, Array, Struct, Union, Enum, Fwd, Typedef, Volatile, Const,
-                Restrict, Func, FuncProto, Var, Datasec, Float, DeclTag, TypeTag, Enum64,
-            ]
-        };
-        BY_NUMBER.get(v as usize).copied()
+        Self::BY_NUMBER.get(v as usize).copied()
     }
+
+    const BY_NUMBER: [Kind; 20] = {
+        use Kind::*;
+        [
+            Void, Int, Ptr, Array, Struct, Union, Enum, Fwd, Typedef, Volatile, Const, Restrict,
+            Func, FuncProto, Var, Datasec, Float, DeclTag, TypeTag, Enum64,
+        ]
+    };
 
     /// The name bpftool's raw listing uses.
     pub fn raw_name(self) -> &'static str {
@@ -72,15 +73,27 @@ impl Kind {
         }
     }
 
-    /// Bytes that follow the 12-byte common header for a record with `vlen` entries.
-    pub fn tail_len(self, vlen: usize) -> usize {
+    /// The record shapes by kind number, for the parser's walk over every record: the fixed
+    /// bytes after the 12-byte header, and the bytes per `vlen` entry; `None` for numbers no
+    /// record may have (VOID and unknown kinds). A table, so the walk does not branch on kind.
+    pub(super) const SHAPES: [Option<(u8, u8)>; 32] = {
+        let mut table = [None; 32];
+        let mut n = 1;
+        while n < Self::BY_NUMBER.len() {
+            table[n] = Some(Self::BY_NUMBER[n].shape());
+            n += 1;
+        }
+        table
+    };
+
+    const fn shape(self) -> (u8, u8) {
         use Kind::*;
         match self {
-            Int | Var | DeclTag => 4,
-            Array => 12,
-            Struct | Union | Datasec | Enum64 => 12 * vlen,
-            Enum | FuncProto => 8 * vlen,
-            _ => 0,
+            Int | Var | DeclTag => (4, 0),
+            Array => (12, 0),
+            Struct | Union | Datasec | Enum64 => (0, 12),
+            Enum | FuncProto => (0, 8),
+            _ => (0, 0),
         }
     }
 

@@ -60,11 +60,15 @@ impl Names {
         // The few types C sees by name (most are functions, pointers, prototypes).
         let (mut sources, mut fwds) = (Vec::new(), Vec::new());
         for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            match t.kind() {
-                Kind::Struct | Kind::Union | Kind::Typedef if t.is_named() => sources.push(id),
-                Kind::Enum | Kind::Enum64 => sources.push(id),
-                Kind::Fwd => fwds.push(id),
+            // By kind first: most records are of kinds without a name C sees.
+            match btf.kind_of(id) {
+                Some(Kind::Struct | Kind::Union | Kind::Typedef)
+                    if btf.ty(id).is_some_and(|t| t.is_named()) =>
+                {
+                    sources.push(id)
+                }
+                Some(Kind::Enum | Kind::Enum64) => sources.push(id),
+                Some(Kind::Fwd) => fwds.push(id),
                 _ => {}
             }
         }
