@@ -198,7 +198,7 @@ struct Line<W, T> {
 /// Runs `produce` here while the helper thread consumes the work it hands to `send`; then
 /// both consume what is left. `consume`'s results reach `deliver`, on this thread, in the
 /// order the work was sent, as soon as they are ready, so that their memory can be reused.
-/// Each thread makes its own consumer state with `init`, once.
+/// Each thread makes its own consumer state with `init`, once, before it takes any work.
 pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
     produce: impl FnOnce(&mut dyn FnMut(W)),
     init: impl Fn() -> S + Sync,
@@ -215,7 +215,8 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
     let lock = || line.lock().unwrap_or_else(PoisonError::into_inner);
     // Takes work as long as there is some; waits for more only while production goes on.
     let consume_all = |after_each: &mut dyn FnMut()| {
-        let mut state = None;
+        // Made before the first wait, so that work `init` does overlaps production.
+        let mut state = init();
         loop {
             let mut guard = lock();
             let i = loop {
@@ -232,7 +233,7 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
                 break;
             };
             drop(guard);
-            let result = consume(state.get_or_insert_with(&init), &work.1);
+            let result = consume(&mut state, &work.1);
             if let Some(slot) = lock().work.get_mut(work.0) {
                 slot.1 = Some(result);
             }

@@ -158,6 +158,7 @@ enum Graph {
 
 impl Graph {
     /// Whether a type of `kind` has no out-edges, so it can never be part of a loop.
+    #[inline(always)]
     fn is_leaf(self, kind: Kind) -> bool {
         use Kind::*;
         match self {
@@ -182,6 +183,7 @@ impl Graph {
     }
 
     /// Calls `f` on each out-edge of the record `rec` (of `kind`), in record order.
+    #[inline(always)]
     fn edges(self, kind: Kind, rec: &[u8], mut f: impl FnMut(u32)) {
         let vlen = (u32_at(rec, 4) & 0xffff) as usize;
         match kind {
@@ -215,70 +217,107 @@ const DONE: u8 = 2;
 /// Ids out of range are skipped here (the record check reports them), so this can run
 /// before or alongside that check.
 fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
-    let first = btf.first_id;
-    let kinds = &btf.kinds;
-    // Frames are (id, start): a frame's pending edges are `pending[start..]`.
-    let mut frames: Vec<(u32, usize)> = Vec::new();
-    let mut pending: Vec<u32> = Vec::new();
-    // One buffer for both searches: fresh memory costs a page fault per page.
-    let mut state: Vec<u8> = Vec::with_capacity(kinds.len());
-    for graph in [Graph::Strong, Graph::Naming] {
+    let mut search = Search {
+        btf,
+        state: Vec::with_capacity(btf.kinds.len()),
+        frames: Vec::new(),
+        pending: Vec::new(),
+    };
+    // Each graph gets its own copy of the search, with its edges known at compile time.
+    for (graph, found) in [
+        (Graph::Strong, search.find::<true>()),
+        (Graph::Naming, search.find::<false>()),
+    ] {
+        if let Err((id, next)) = found {
+            let off = btf.offsets[(id - btf.first_id) as usize] as usize;
+            return Err(Error::at(
+                types_pos + off,
+                format!("reference loop: type [{next}] {}", graph.what()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct Search<'b, 'a> {
+    btf: &'b Btf<'a>,
+    /// UNVISITED, ON_PATH or DONE per local type. One buffer for both graphs: fresh memory
+    /// costs a page fault per page.
+    state: Vec<u8>,
+    /// Frames are (id, start): a frame's pending edges are `pending[start..]`.
+    frames: Vec<(u32, usize)>,
+    pending: Vec<u32>,
+}
+
+impl Search<'_, '_> {
+    /// Searches the Strong graph (`STRONG`) or the Naming one; on a loop, returns the type
+    /// whose edge closes it and the id that edge points to.
+    fn find<const STRONG: bool>(&mut self) -> Result<(), (u32, u32)> {
+        let graph = if STRONG { Graph::Strong } else { Graph::Naming };
+        let first = self.btf.first_id;
         // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
-        state.clear();
-        state.extend(
-            kinds
-                .iter()
-                .map(|&k| if graph.is_leaf(k) { DONE } else { UNVISITED }),
-        );
-        // Pushes a node's edges that may still lead somewhere; done nodes never change again.
-        let push = |id: u32, state: &[u8], pending: &mut Vec<u32>| {
-            let idx = (id - first) as usize;
-            let rec = record(btf, btf.offsets[idx]);
-            graph.edges(kinds[idx], rec, |next| {
-                let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
-                if state.is_some_and(|&s| s != DONE) {
-                    pending.push(next);
-                }
-            });
-        };
-        for root in 0..kinds.len() {
-            if state[root] != UNVISITED {
+        self.state.clear();
+        self.state.extend(self.btf.kinds.iter().map(|&k| {
+            if graph.is_leaf(k) {
+                DONE
+            } else {
+                UNVISITED
+            }
+        }));
+        for root in 0..self.state.len() {
+            if self.state[root] != UNVISITED {
                 continue;
             }
-            let start = pending.len();
-            push(first + root as u32, &state, &mut pending);
-            if pending.len() == start {
+            let start = self.pending.len();
+            self.push::<STRONG>(first + root as u32);
+            if self.pending.len() == start {
                 // Nothing left to explore below it (most roots): no frame needed.
-                state[root] = DONE;
+                self.state[root] = DONE;
                 continue;
             }
-            state[root] = ON_PATH;
-            frames.push((first + root as u32, start));
-            while let Some(&(id, start)) = frames.last() {
-                if pending.len() == start {
-                    state[(id - first) as usize] = DONE;
-                    frames.pop();
+            self.state[root] = ON_PATH;
+            self.frames.push((first + root as u32, start));
+            while let Some(&(id, start)) = self.frames.last() {
+                if self.pending.len() == start {
+                    self.state[(id - first) as usize] = DONE;
+                    self.frames.pop();
                     continue;
                 }
-                let Some(next) = pending.pop() else { break };
+                let Some(next) = self.pending.pop() else {
+                    break;
+                };
                 let idx = (next - first) as usize;
-                match state[idx] {
+                match self.state[idx] {
                     UNVISITED => {
-                        state[idx] = ON_PATH;
-                        frames.push((next, pending.len()));
-                        push(next, &state, &mut pending);
+                        self.state[idx] = ON_PATH;
+                        self.frames.push((next, self.pending.len()));
+                        self.push::<STRONG>(next);
                     }
                     ON_PATH => {
-                        let off = btf.offsets[(id - first) as usize] as usize;
-                        return Err(Error::at(
-                            types_pos + off,
-                            format!("reference loop: type [{next}] {}", graph.what()),
-                        ));
+                        self.frames.clear();
+                        self.pending.clear();
+                        return Err((id, next));
                     }
                     _ => {}
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Pushes the edges of `id` that may still lead somewhere; done nodes never change again.
+    #[inline(always)]
+    fn push<const STRONG: bool>(&mut self, id: u32) {
+        let graph = if STRONG { Graph::Strong } else { Graph::Naming };
+        let first = self.btf.first_id;
+        let idx = (id - first) as usize;
+        let rec = record(self.btf, self.btf.offsets[idx]);
+        let (state, pending) = (&self.state, &mut self.pending);
+        graph.edges(self.btf.kinds[idx], rec, |next| {
+            let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
+            if state.is_some_and(|&s| s != DONE) {
+                pending.push(next);
+            }
+        });
+    }
 }

@@ -161,8 +161,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
                     proto: base,
                     wrap: false,
                 },
-                // Clang's own va_list differs per target; spell out the BTF layout instead.
-                Kind::Typedef if t.name() == "__builtin_va_list" => {
+                Kind::Typedef if self.names.is_va_list(base) => {
                     base = t.type_id();
                     continue;
                 }

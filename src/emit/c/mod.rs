@@ -13,6 +13,7 @@ mod pad;
 mod schedule;
 
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 use crate::btf::{Btf, Kind, Ty};
 
@@ -69,7 +70,6 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         }
         ids
     };
-    let big = btf.type_count() >= PARALLEL_MIN_TYPES;
     let order = || -> Result<Orderer, Error> {
         let mut orderer = Orderer::new(btf);
         match only.is_empty() {
@@ -78,48 +78,13 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
         }
         Ok(orderer)
     };
-    // Independent of the order, so on big inputs they are decided alongside it.
-    let (orderer, names) = if big {
-        crate::par::join(order, || Names::decide(btf))
-    } else {
-        (order(), Names::decide(btf))
-    };
-    let (queue, scratch) = orderer?.into_queue();
     let aligns = Aligns::new(btf);
-    // Writing to a String cannot fail; `out` errors are the caller's writer's.
-    let _ = out.write_str(HEADER_START);
-    if big {
-        // Pieces are rendered on two threads as soon as they are scheduled, then written in
-        // order.
-        crate::par::pipeline(
-            |send| {
-                let (mut piece, mut weight) = (Vec::new(), 0);
-                schedule::schedule(btf, &queue, scratch, |item| {
-                    weight += 1 + match item {
-                        Item::Composite(id) | Item::Enum(id) => btf.ty(id).map_or(0, |t| t.vlen()),
-                        _ => 0,
-                    };
-                    piece.push(item);
-                    if weight >= PIECE_WEIGHT {
-                        send(std::mem::take(&mut piece));
-                        weight = 0;
-                    }
-                });
-                send(piece);
-            },
-            || Dumper::new(btf, &names, &aligns),
-            |d, piece: &Vec<Item>| {
-                for &item in piece {
-                    d.render(item);
-                }
-                std::mem::replace(&mut d.out, String::with_capacity(PIECE_BYTES))
-            },
-            |text| {
-                let _ = out.write_str(&text);
-            },
-        );
-    } else {
+    if btf.type_count() < PARALLEL_MIN_TYPES {
+        let (queue, scratch) = order()?.into_queue();
+        let names = Names::decide(btf);
         let mut d = Dumper::new(btf, &names, &aligns);
+        // Writing to a String cannot fail; `out` errors are the caller's writer's.
+        let _ = out.write_str(HEADER_START);
         schedule::schedule(btf, &queue, scratch, |item| {
             d.render(item);
             if d.out.len() > 1 << 16 {
@@ -128,6 +93,55 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
             }
         });
         let _ = out.write_str(&d.out);
+        let _ = out.write_str(HEADER_END);
+        return Ok(());
+    }
+    // Big inputs: this thread orders the types, then lists the header's items and hands them
+    // out in pieces; the helper decides the names meanwhile (they do not depend on the
+    // order), then renders pieces, and this thread joins it once all are handed out. Pieces
+    // are written in order as they are done; none is handed out before ordering succeeded.
+    let names = OnceLock::new();
+    let mut failed = None;
+    let mut started = false;
+    crate::par::pipeline(
+        |send| {
+            let (queue, scratch) = match order() {
+                Ok(orderer) => orderer.into_queue(),
+                Err(e) => return failed = Some(e),
+            };
+            let (mut piece, mut weight) = (Vec::new(), 0);
+            schedule::schedule(btf, &queue, scratch, |item| {
+                weight += 1 + match item {
+                    Item::Composite(id) | Item::Enum(id) => btf.ty(id).map_or(0, |t| t.vlen()),
+                    _ => 0,
+                };
+                piece.push(item);
+                if weight >= PIECE_WEIGHT {
+                    send(std::mem::take(&mut piece));
+                    weight = 0;
+                }
+            });
+            send(piece);
+        },
+        || Dumper::new(btf, names.get_or_init(|| Names::decide(btf)), &aligns),
+        |d, piece: &Vec<Item>| {
+            for &item in piece {
+                d.render(item);
+            }
+            std::mem::replace(&mut d.out, String::with_capacity(PIECE_BYTES))
+        },
+        |text| {
+            if !std::mem::replace(&mut started, true) {
+                let _ = out.write_str(HEADER_START);
+            }
+            let _ = out.write_str(&text);
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !started {
+        let _ = out.write_str(HEADER_START);
     }
     let _ = out.write_str(HEADER_END);
     Ok(())
@@ -226,7 +240,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
 
     fn write_typedef(&mut self, id: u32) {
         let Some(t) = self.btf.ty(id) else { return };
-        if t.name() == "__builtin_va_list" {
+        if self.names.is_va_list(id) {
             return;
         }
         self.out.push_str("typedef ");

@@ -46,6 +46,8 @@ impl Hasher for Fx {
     }
 }
 
+const VA_LIST: &str = "__builtin_va_list";
+
 pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 pub(super) struct Names {
@@ -53,6 +55,11 @@ pub(super) struct Names {
     dup: FastMap<u32, u32>,
     /// Enumerators whose names clash: (enum id, index) -> N.
     enum_dups: FastMap<(u32, u32), u32>,
+    /// Typedefs named `__builtin_va_list` (normally one), which the header spells out.
+    va_lists: Vec<u32>,
+    /// A bit per type id: whether it is in `dup`, or an enum with entries in `enum_dups`.
+    /// Names are looked up for every line written, and few have a suffix.
+    has_dup: Vec<u64>,
 }
 
 impl Names {
@@ -76,9 +83,14 @@ impl Names {
         // more than once. Only they go through maps of names; a map of every name would
         // touch a megabyte of fresh memory, a page fault per page.
         let mut keyed: Vec<u64> = Vec::new();
+        let mut va_lists = Vec::new();
         each_name(btf, &sources, &fwds, |t, owner, ns| {
             let seq = keyed.len() as u64;
-            keyed.push(u64::from(name_hash(ns, name_of(t, owner))) << 32 | seq);
+            let name = name_of(t, owner);
+            keyed.push(u64::from(name_hash(ns, name)) << 32 | seq);
+            if name == VA_LIST && matches!(owner, Owner::Type(_)) && t.kind() == Kind::Typedef {
+                va_lists.push(t.id);
+            }
         });
         keyed.sort_unstable();
         let mut shared = vec![0u64; keyed.len().div_ceil(64)];
@@ -118,15 +130,44 @@ impl Names {
                 };
             }
         });
-        Names { dup, enum_dups }
+        let mut has_dup = vec![0u64; (btf.type_count() as usize).div_ceil(64)];
+        for id in dup.keys().chain(enum_dups.keys().map(|(id, _)| id)) {
+            if let Some(w) = has_dup.get_mut(*id as usize / 64) {
+                *w |= 1 << (id % 64);
+            }
+        }
+        Names {
+            dup,
+            enum_dups,
+            va_lists,
+            has_dup,
+        }
+    }
+
+    fn may_have_dup(&self, id: u32) -> bool {
+        self.has_dup
+            .get(id as usize / 64)
+            .is_some_and(|w| w >> (id % 64) & 1 != 0)
+    }
+
+    /// Whether `id` is a typedef named `__builtin_va_list`: clang's own differs per target,
+    /// so the header uses the BTF layout under it instead.
+    pub(super) fn is_va_list(&self, id: u32) -> bool {
+        self.va_lists.contains(&id)
     }
 
     pub(super) fn suffix(&self, id: u32) -> Option<u32> {
-        self.dup.get(&id).copied()
+        match self.may_have_dup(id) {
+            true => self.dup.get(&id).copied(),
+            false => None,
+        }
     }
 
     pub(super) fn enum_suffix(&self, id: u32, idx: usize) -> Option<u32> {
-        self.enum_dups.get(&(id, idx as u32)).copied()
+        match self.may_have_dup(id) {
+            true => self.enum_dups.get(&(id, idx as u32)).copied(),
+            false => None,
+        }
     }
 }
 
