@@ -329,3 +329,33 @@ fn huge_gaps_become_one_byte_array() {
     .unwrap();
     assert_compiles(&check, &["-target", "bpf"]);
 }
+
+/// Nesting too deep for C is found while ordering, which on big inputs runs while the helper
+/// thread already decides names: either way the dump fails whole, with nothing written.
+#[test]
+fn too_deep_nesting_fails_before_any_output_on_small_and_big_inputs() {
+    for fillers in [10, 25_000] {
+        let mut b = btf_builder::Builder::new();
+        let int = b.int("int", 4, btf_builder::SIGNED, 0, 32);
+        for _ in 0..fillers {
+            b.ptr(int);
+        }
+        // s0 holds s1 by value, which holds s2, ...: ordering s0 recurses 600 deep.
+        let first = b.next_id();
+        for i in 0..600 {
+            let inner = if i < 599 { first + i + 1 } else { int };
+            b.struct_(&format!("s{i}"), 4, &[("x", inner, 0)]);
+        }
+        let data = b.build();
+        let btf = Btf::parse(&data).unwrap();
+        assert!(btf.type_count() > fillers);
+        let mut out = String::new();
+        let err = ecc::emit::c::dump_to(&btf, &[], &mut out).unwrap_err();
+        assert!(err.to_string().contains("nests too deeply"), "{err}");
+        assert!(
+            out.is_empty(),
+            "{} bytes written before the error",
+            out.len()
+        );
+    }
+}
