@@ -182,19 +182,26 @@ impl Graph {
         }
     }
 
-    /// Calls `f` on each out-edge of the record `rec` (of `kind`), in record order.
+    /// Calls `f` on each out-edge of local type `idx` (of `kind`), in record order.
     #[inline(always)]
-    fn edges(self, kind: Kind, rec: &[u8], mut f: impl FnMut(u32)) {
-        let vlen = (u32_at(rec, 4) & 0xffff) as usize;
+    fn edges(self, btf: &Btf<'_>, idx: usize, kind: Kind, mut f: impl FnMut(u32)) {
+        let rec = || record(btf, btf.offsets[idx]);
         match kind {
-            Kind::Array => f(u32_at(rec, TYPE_HEADER_LEN)),
-            Kind::Struct | Kind::Union => entries(rec, vlen, 12).for_each(|e| f(u32_at(e, 4))),
+            Kind::Array => f(u32_at(rec(), TYPE_HEADER_LEN)),
+            Kind::Struct | Kind::Union => {
+                let rec = rec();
+                let vlen = (u32_at(rec, 4) & 0xffff) as usize;
+                entries(rec, vlen, 12).for_each(|e| f(u32_at(e, 4)))
+            }
             Kind::FuncProto => {
+                let rec = rec();
+                let vlen = (u32_at(rec, 4) & 0xffff) as usize;
                 f(u32_at(rec, 8));
                 entries(rec, vlen, 8).for_each(|e| f(u32_at(e, 4)));
             }
-            // Everything else that is not a leaf has one edge: its type id.
-            _ => f(u32_at(rec, 8)),
+            // Everything else that is not a leaf has one edge, its type id: the record's third
+            // word, kept by the index.
+            _ => f(btf.words[idx]),
         }
     }
 
@@ -311,9 +318,8 @@ impl Search<'_, '_> {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let first = self.btf.first_id;
         let idx = (id - first) as usize;
-        let rec = record(self.btf, self.btf.offsets[idx]);
         let (state, pending) = (&self.state, &mut self.pending);
-        graph.edges(self.btf.kinds[idx], rec, |next| {
+        graph.edges(self.btf, idx, self.btf.kinds[idx], |next| {
             let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
             if state.is_some_and(|&s| s != DONE) {
                 pending.push(next);

@@ -50,6 +50,10 @@ pub struct Btf<'a> {
     offsets: Vec<u32>,
     /// The kind of each local type record, for passes that skip most kinds.
     kinds: Vec<Kind>,
+    /// The third header word of each local record: a size or a type id, by kind. With
+    /// `kinds`, chains of typedefs, modifiers and pointers are followed in two dense arrays
+    /// instead of in records scattered over megabytes.
+    words: Vec<u32>,
     base: Option<&'a Btf<'a>>,
     /// The id of the first local type: 1 for base BTF, the base's type count for split BTF.
     first_id: u32,
@@ -112,6 +116,7 @@ impl<'a> Btf<'a> {
             strings,
             offsets: Vec::new(),
             kinds: Vec::new(),
+            words: Vec::new(),
             base,
             first_id,
             str_base,
@@ -131,6 +136,7 @@ impl<'a> Btf<'a> {
         // vmlinux averages ~24 bytes per record.
         let mut offsets = Vec::with_capacity(t.len() / 20);
         let mut kinds = Vec::with_capacity(t.len() / 20);
+        let mut words = Vec::with_capacity(t.len() / 20);
         while off < t.len() {
             if t.len() - off < TYPE_HEADER_LEN {
                 return Err(Error::at(file_pos + off, "truncated BTF type record"));
@@ -154,6 +160,7 @@ impl<'a> Btf<'a> {
             }
             offsets.push(off as u32);
             kinds.push(Kind::from_raw(raw_kind).unwrap_or(Kind::Void));
+            words.push(u32_at(t, off + 8));
             off += len;
         }
         if u32::try_from(offsets.len())
@@ -165,7 +172,21 @@ impl<'a> Btf<'a> {
         }
         self.offsets = offsets;
         self.kinds = kinds;
+        self.words = words;
         Ok(())
+    }
+
+    /// The third header word of type `id` without reading its record: its size (INT,
+    /// STRUCT, UNION, ENUM, ENUM64, FLOAT, DATASEC) or the type it refers to (PTR, TYPEDEF,
+    /// modifiers, FUNC, FUNC_PROTO's return, VAR, tags). `None` when out of range.
+    pub fn word_of(&self, id: u32) -> Option<u32> {
+        if id == 0 {
+            return Some(0);
+        }
+        match id.checked_sub(self.first_id) {
+            Some(idx) => self.words.get(idx as usize).copied(),
+            None => self.base.and_then(|b| b.word_of(id)),
+        }
     }
 
     /// The kind of type `id` without reading its record, or `None` when out of range.
@@ -296,15 +317,19 @@ impl<'a> Btf<'a> {
     }
 
     /// Follows typedefs and cv/type-tag modifiers to the underlying type.
-    pub fn skip_mods_and_typedefs(&self, mut id: u32) -> Option<Ty<'_>> {
+    pub fn skip_mods_and_typedefs(&self, id: u32) -> Option<Ty<'_>> {
+        self.ty(self.resolve(id)?)
+    }
+
+    /// The id `skip_mods_and_typedefs` lands on, found without reading records.
+    pub fn resolve(&self, mut id: u32) -> Option<u32> {
         // Validation rejected modifier loops, so this terminates; the bound is a second guard.
         for _ in 0..=self.type_count() {
-            let t = self.ty(id)?;
-            match t.kind() {
+            match self.kind_of(id)? {
                 Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-                    id = t.type_id()
+                    id = self.word_of(id)?
                 }
-                _ => return Some(t),
+                _ => return Some(id),
             }
         }
         None
@@ -312,21 +337,21 @@ impl<'a> Btf<'a> {
 
     /// The byte size of a type, as the kernel computes it; `None` for sizeless kinds.
     pub fn size_of(&self, id: u32) -> Option<u64> {
-        let t = self.skip_mods_and_typedefs(id)?;
-        match t.kind() {
+        let id = self.resolve(id)?;
+        match self.kind_of(id)? {
             Kind::Int
             | Kind::Struct
             | Kind::Union
             | Kind::Enum
             | Kind::Enum64
             | Kind::Float
-            | Kind::Datasec => Some(u64::from(t.size())),
+            | Kind::Datasec => self.word_of(id).map(u64::from),
             Kind::Ptr => Some(8),
             Kind::Array => {
-                let a = t.array()?;
+                let a = self.ty(id)?.array()?;
                 self.size_of(a.elem)?.checked_mul(u64::from(a.nelems))
             }
-            Kind::Var => self.size_of(t.type_id()),
+            Kind::Var => self.size_of(self.word_of(id)?),
             _ => None,
         }
     }

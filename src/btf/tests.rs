@@ -171,6 +171,15 @@ fn every_kind_reads_back() {
     }
     assert_eq!(btf.kind_of(0), Some(Kind::Void));
     assert_eq!(btf.kind_of(btf.type_count()), None);
+    // The index keeps each record's third word: a size or a type id, by kind.
+    for id in btf.ids() {
+        assert_eq!(btf.word_of(id), Some(t(id).size()), "word of [{id}]");
+        let resolved = btf.skip_mods_and_typedefs(id).map(|t| t.id);
+        assert_eq!(btf.resolve(id), resolved, "resolve [{id}]");
+    }
+    assert_eq!(btf.word_of(btf.type_count()), None);
+    assert_eq!(btf.resolve(i.cst), Some(i.int));
+    assert_eq!(btf.resolve(i.tdef), Some(i.int));
 
     // INT encodings.
     let int = t(i.int).int().unwrap();
@@ -409,6 +418,7 @@ fn split_btf_continues_base_ids_and_strings() {
             None
         ]
     );
+    assert_eq!((btf.word_of(1), btf.word_of(4)), (Some(4), Some(l)));
     let td = btf.ty(4).unwrap();
     assert_eq!(
         (td.kind(), td.name(), td.type_id()),

@@ -127,10 +127,12 @@ impl<'b, 'a> Dumper<'b, 'a> {
 
     /// Pushes the links from `id` down to its base type onto the chain; returns the base.
     fn push_chain(&mut self, id: u32, start: usize) -> Option<Ty<'b>> {
+        let btf = self.btf;
         let mut base = id;
         while self.chain.len() - start < MAX_CHAIN {
-            let t = self.btf.ty(base)?;
-            let link = match t.kind() {
+            // Kinds and referenced ids come from the dense arrays; only arrays, type tags and
+            // the base itself need their record.
+            let link = match btf.kind_of(base)? {
                 Kind::Ptr => Link::Ptr,
                 Kind::Const => Link::Qual {
                     q: "const",
@@ -145,11 +147,11 @@ impl<'b, 'a> Dumper<'b, 'a> {
                     on_ptr: false,
                 },
                 Kind::TypeTag => Link::Tag {
-                    tag: t.name(),
+                    tag: btf.ty(base)?.name(),
                     on_ptr: false,
                 },
                 Kind::Array => {
-                    let a = t.array().unwrap_or_default();
+                    let a = btf.ty(base)?.array().unwrap_or_default();
                     self.chain.push(Link::Array {
                         nelems: a.nelems,
                         wrap: false,
@@ -162,15 +164,15 @@ impl<'b, 'a> Dumper<'b, 'a> {
                     wrap: false,
                 },
                 Kind::Typedef if self.names.is_va_list(base) => {
-                    base = t.type_id();
+                    base = btf.word_of(base)?;
                     continue;
                 }
-                _ => return Some(t),
+                _ => return btf.ty(base),
             };
             self.chain.push(link);
-            base = t.type_id();
+            base = btf.word_of(base)?;
         }
-        self.btf.ty(base)
+        btf.ty(base)
     }
 
     fn push_pads(&mut self, pads: &[super::pad::Pad], lvl: u32) {

@@ -89,12 +89,16 @@ impl<'b, 'a> Orderer<'b, 'a> {
         if state == ORDERED {
             return Ok(true);
         }
-        let Some(t) = self.btf.ty(id) else {
+        // Kinds and referenced ids come from the dense arrays; only composite bodies,
+        // arrays, prototypes and names need the record.
+        let btf = self.btf;
+        let Some(kind) = btf.kind_of(id) else {
             return Ok(false);
         };
-        let kind = t.kind();
+        let word = || btf.word_of(id).unwrap_or(0);
+        let named = || btf.ty(id).is_some_and(|t| t.is_named());
         if state == ORDERING {
-            if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && t.is_named() {
+            if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && named() {
                 return Ok(false);
             }
             return Err(Stop::Cycle(id));
@@ -106,22 +110,24 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 Ok(false)
             }
             Kind::Ptr => {
-                let r = self.order(t.type_id(), true, d)?;
+                let r = self.order(word(), true, d)?;
                 self.state[idx] = ORDERED;
                 Ok(r)
             }
             Kind::Array => {
-                let elem = t.array().map_or(0, |a| a.elem);
+                let elem = btf.ty(id).and_then(|t| t.array()).map_or(0, |a| a.elem);
                 self.order(elem, false, d)
             }
             Kind::Struct | Kind::Union => {
-                let named = t.is_named();
+                let named = named();
                 if through_ptr && named {
                     return Ok(false);
                 }
                 self.state[idx] = ORDERING;
-                for m in t.member_layout() {
-                    self.order(m.type_id, false, d)?;
+                if let Some(t) = btf.ty(id) {
+                    for m in t.member_layout() {
+                        self.order(m.type_id, false, d)?;
+                    }
                 }
                 if named {
                     self.queue.push(id);
@@ -131,14 +137,14 @@ impl<'b, 'a> Orderer<'b, 'a> {
             }
             Kind::Enum | Kind::Enum64 | Kind::Fwd => {
                 // An anonymous one that some type refers to is written where it is used.
-                if t.is_named() || !self.btf.is_referenced(id) {
+                if named() || !btf.is_referenced(id) {
                     self.queue.push(id);
                 }
                 self.state[idx] = ORDERED;
                 Ok(true)
             }
             Kind::Typedef => {
-                let strong = self.order(t.type_id(), through_ptr, d)?;
+                let strong = self.order(word(), through_ptr, d)?;
                 if through_ptr && !strong {
                     return Ok(false);
                 }
@@ -147,12 +153,14 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 Ok(true)
             }
             Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
-                self.order(t.type_id(), through_ptr, d)
+                self.order(word(), through_ptr, d)
             }
             Kind::FuncProto => {
-                let mut strong = self.order(t.type_id(), through_ptr, d)?;
-                for p in t.param_types() {
-                    strong |= self.order(p, through_ptr, d)?;
+                let mut strong = self.order(word(), through_ptr, d)?;
+                if let Some(t) = btf.ty(id) {
+                    for p in t.param_types() {
+                        strong |= self.order(p, through_ptr, d)?;
+                    }
                 }
                 Ok(strong)
             }

@@ -100,16 +100,7 @@ impl<'b, 'a> Planner<'b, 'a> {
 
     /// Alignment in bytes of a type as our emitted C declares it.
     pub(super) fn align_of(&mut self, id: u32, depth: u32) -> u32 {
-        let Some(t) = self.btf.skip_mods_and_typedefs(id) else {
-            return 1;
-        };
-        match t.kind() {
-            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => t.size().clamp(1, 16),
-            Kind::Ptr => 8,
-            Kind::Array => t.array().map_or(1, |a| self.align_of(a.elem, depth + 1)),
-            Kind::Struct | Kind::Union => self.record_align(t.id, depth),
-            _ => 1,
-        }
+        self.layout_of(id, depth).1
     }
 
     /// The alignment of a STRUCT or UNION, memoised.
@@ -134,24 +125,27 @@ impl<'b, 'a> Planner<'b, 'a> {
         self.btf.size_of(id).unwrap_or(0).saturating_mul(8)
     }
 
-    /// `(size_bits(id), align_of(id))` with one walk through typedefs and modifiers.
+    /// `(size_bits(id), align_of(id))` with one walk through typedefs and modifiers, in the
+    /// dense per-type arrays rather than the records.
     fn layout_of(&mut self, id: u32, depth: u32) -> (u64, u32) {
-        let Some(t) = self.btf.skip_mods_and_typedefs(id) else {
+        let btf = self.btf;
+        let Some((id, kind)) = btf.resolve(id).and_then(|id| Some((id, btf.kind_of(id)?))) else {
             return (0, 1);
         };
-        let size = u64::from(t.size());
-        match t.kind() {
+        let size = btf.word_of(id).unwrap_or(0);
+        match kind {
             Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
-                (size * 8, t.size().clamp(1, 16))
+                (u64::from(size) * 8, size.clamp(1, 16))
             }
             Kind::Ptr => (64, 8),
-            Kind::Struct | Kind::Union => (size * 8, self.record_align(t.id, depth)),
-            Kind::Datasec => (size * 8, 1),
+            Kind::Struct | Kind::Union => (u64::from(size) * 8, self.record_align(id, depth)),
+            Kind::Datasec => (u64::from(size) * 8, 1),
             Kind::Array => {
-                let align = t.array().map_or(1, |a| self.align_of(a.elem, depth + 1));
-                (self.size_bits(t.id), align)
+                let elem = btf.ty(id).and_then(|t| t.array()).map(|a| a.elem);
+                let align = elem.map_or(1, |e| self.align_of(e, depth + 1));
+                (self.size_bits(id), align)
             }
-            _ => (self.size_bits(t.id), 1),
+            _ => (self.size_bits(id), 1),
         }
     }
 

@@ -59,15 +59,20 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
         if depth > MAX_DEPTH || flags & EMITTED != 0 {
             return;
         }
-        let Some(t) = self.btf.ty(id) else { return };
+        // Kinds and referenced ids come from the dense arrays; only composite bodies,
+        // arrays, prototypes and names need the record.
+        let btf = self.btf;
+        let Some(kind) = btf.kind_of(id) else { return };
+        let word = || btf.word_of(id).unwrap_or(0);
+        let named = || btf.ty(id).is_some_and(|t| t.is_named());
         let top = cont.is_none();
         let d = depth + 1;
         if flags & EMITTING != 0 {
             if flags & FWD_LISTED != 0 {
                 return;
             }
-            match t.kind() {
-                Kind::Struct | Kind::Union if Some(id) != cont && t.is_named() => {
+            match kind {
+                Kind::Struct | Kind::Union if Some(id) != cont && named() => {
                     (self.sink)(Item::Fwd(id));
                     self.flags[idx] |= FWD_LISTED;
                 }
@@ -79,7 +84,7 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
             }
             return;
         }
-        match t.kind() {
+        match kind {
             Kind::Enum | Kind::Enum64 => {
                 if top {
                     (self.sink)(Item::Enum(id));
@@ -87,10 +92,10 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
                 self.flags[idx] |= EMITTED;
             }
             Kind::Ptr | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
-                self.visit(t.type_id(), cont, d)
+                self.visit(word(), cont, d)
             }
             Kind::Array => {
-                if let Some(a) = t.array() {
+                if let Some(a) = btf.ty(id).and_then(|t| t.array()) {
                     self.visit(a.elem, cont, d)
                 }
             }
@@ -100,13 +105,14 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
             }
             Kind::Typedef => {
                 self.flags[idx] |= EMITTING;
-                self.visit(t.type_id(), Some(id), d);
+                self.visit(word(), Some(id), d);
                 if self.flags[idx] & FWD_LISTED == 0 {
                     (self.sink)(Item::Typedef(id));
                 }
                 self.flags[idx] = (self.flags[idx] & !EMITTING) | EMITTED;
             }
             Kind::Struct | Kind::Union => {
+                let Some(t) = btf.ty(id) else { return };
                 let named = t.is_named();
                 self.flags[idx] |= EMITTING;
                 if top || !named {
@@ -125,6 +131,7 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
                 }
             }
             Kind::FuncProto => {
+                let Some(t) = btf.ty(id) else { return };
                 self.visit(t.type_id(), cont, d);
                 for p in t.param_types() {
                     self.visit(p, cont, d);
