@@ -4,11 +4,11 @@
 //! calling thread alone finishes everything if no thread can be had. Results never depend on
 //! which thread ran what.
 //!
-//! The helper is made once per process and sleeps on a channel between tasks. Each time work
-//! is handed to it, it is first barred from the caller's current CPU. Without that, on this
-//! project's 2-CPU KVM machine, a new or woken thread was often queued on its waker's CPU
-//! while the other stayed idle, and the two took turns for milliseconds (measured; rayon's
-//! pool did the same).
+//! The helper is made once per process and sleeps on a channel between tasks. While the two
+//! share work, the caller is held on its CPU and the helper barred from it. Without that, on
+//! this project's 2-CPU KVM machine, a new or woken thread was often queued on its waker's
+//! CPU while the other stayed idle, and the two took turns for milliseconds (measured;
+//! rayon's pool did the same).
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
@@ -63,24 +63,45 @@ fn helper() -> Option<&'static Helper> {
         .as_ref()
 }
 
-/// Lets the helper run on any CPU this thread may use except the one it is on now, so that
-/// waking it never queues it behind us. Best effort: on failure, or with one CPU allowed,
-/// nothing changes.
-fn steer(helper: &Helper) {
+/// Keeps this thread and the helper on different CPUs while they share work: this thread
+/// stays on the CPU it is on, and the helper may use any other this thread may use. Without
+/// the second half, a wake-up could put this thread beside the helper, where they took
+/// turns for milliseconds. Best effort: on failure, or with one CPU allowed, nothing
+/// changes. Dropping the result lets this thread move freely again.
+fn steer(helper: &Helper) -> Option<Pinned> {
     let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: `set` is a plain bit set of `size` bytes that the calls below only read or
-    // write within; CPU_CLR is given an index that sched_getcpu returned, below CPU_SETSIZE.
+    // SAFETY: the sets are plain bit sets of `size` bytes that the calls below only read or
+    // write within; CPU_SET/CPU_CLR get an index that sched_getcpu returned, and the kernel
+    // keeps CPU numbers below CPU_SETSIZE.
     unsafe {
         let here = libc::sched_getcpu();
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if here < 0 || libc::sched_getaffinity(0, size, &mut set) != 0 {
-            return;
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if here < 0 || libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return None;
         }
-        if libc::CPU_COUNT(&set) < 2 || !libc::CPU_ISSET(here as usize, &set) {
-            return;
+        if libc::CPU_COUNT(&allowed) < 2 || !libc::CPU_ISSET(here as usize, &allowed) {
+            return None;
         }
-        libc::CPU_CLR(here as usize, &mut set);
-        libc::sched_setaffinity(helper.tid, size, &set);
+        let mut others = allowed;
+        libc::CPU_CLR(here as usize, &mut others);
+        if libc::sched_setaffinity(helper.tid, size, &others) != 0 {
+            return None;
+        }
+        let mut only_here: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(here as usize, &mut only_here);
+        (libc::sched_setaffinity(0, size, &only_here) == 0).then_some(Pinned(allowed))
+    }
+}
+
+/// This thread's CPUs before `steer` pinned it, given back on drop (an unwind too).
+struct Pinned(libc::cpu_set_t);
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // SAFETY: a full cpu_set_t that sched_getaffinity filled in.
+        unsafe {
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0);
+        }
     }
 }
 
@@ -127,7 +148,7 @@ impl Drop for WaitFor {
 
 /// Runs `there` on the helper thread (or here, after `here`, if there is none) while `here`
 /// runs on this thread; returns when both are done, re-raising a panic from either.
-fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
+pub(crate) fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
     let Some(helper) = helper().filter(|_| !ON_HELPER.get()) else {
         here();
         there();
@@ -147,7 +168,7 @@ fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
     // not return or unwind past `wait` before that, so nothing it borrows is gone while it
     // runs. A task that cannot be sent is handed back and dropped here, unrun.
     let task = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(task) };
-    steer(helper);
+    let pinned = steer(helper);
     let sent = helper
         .tasks
         .lock()
@@ -160,8 +181,31 @@ fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
     }
     let wait = WaitFor(done);
     here();
-    if let Err(panic) = wait.wait() {
+    let result = wait.wait();
+    drop(pinned);
+    if let Err(panic) = result {
         panic::resume_unwind(panic);
+    }
+}
+
+/// Has the kernel map the pages of `len` bytes at `addr` now (MADV_POPULATE_WRITE), so that
+/// writes to them do not fault later; pages already mapped are left alone. Best effort: an
+/// older kernel refuses, and nothing changes.
+pub(crate) fn populate(addr: usize, len: usize) {
+    const PAGE: usize = 4096;
+    let start = addr.next_multiple_of(PAGE);
+    let end = (addr + len) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: the range lies within an allocation the caller owns; populating maps zero
+        // pages where none are mapped and never changes memory that is, so no access the
+        // program makes there, before or after, sees a difference.
+        unsafe {
+            libc::madvise(
+                start as *mut libc::c_void,
+                end - start,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
     }
 }
 
@@ -335,6 +379,35 @@ mod tests {
             join(|| sum(&data[..500]), || sum(&data[500..])),
             (125_250, 375_250)
         );
+    }
+
+    fn my_cpus() -> libc::cpu_set_t {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set that the call fills in.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+            set
+        }
+    }
+
+    #[test]
+    fn the_callers_cpus_are_given_back_after_shared_work() {
+        let before = my_cpus();
+        assert_eq!(join(|| 1, || 2), (1, 2));
+        let r = panic::catch_unwind(|| join(|| panic!("a"), || panic!("b")));
+        assert!(r.is_err());
+        // SAFETY: both are full cpu_set_t values.
+        assert!(unsafe { libc::CPU_EQUAL(&before, &my_cpus()) });
+    }
+
+    #[test]
+    fn populating_memory_keeps_what_was_written_there() {
+        let mut v: Vec<u8> = Vec::with_capacity(1 << 20);
+        v.extend(std::iter::repeat_n(7u8, 5000));
+        populate(v.as_ptr() as usize + 1, v.capacity() - 1);
+        v.extend(std::iter::repeat_n(9u8, 1 << 19));
+        assert!(v[..5000].iter().all(|&b| b == 7));
+        assert!(v[5000..].iter().all(|&b| b == 9));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod check;
 pub mod ext;
+mod index;
 mod types;
 pub mod wire;
 
@@ -14,8 +15,8 @@ pub use types::{
     ArrayInfo, Composite, DatasecVar, EnumValue, Enumeration, IntInfo, Member, MemberLayout, Param,
     Proto, Ty, TypeView,
 };
+use wire::Header;
 pub use wire::Kind;
-use wire::{u32_at, Header, TYPE_HEADER_LEN};
 
 /// A malformed BTF blob: what is wrong and where, as a byte offset into the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,80 +101,57 @@ impl<'a> Btf<'a> {
             }
             _ => {}
         }
-        let strings = std::str::from_utf8(strings).map_err(|e| {
-            Error::at(
-                str_pos + e.valid_up_to(),
-                "BTF string section is not valid UTF-8",
-            )
-        })?;
+        let text = || {
+            let text = std::str::from_utf8(strings).map_err(|e| {
+                Error::at(
+                    str_pos + e.valid_up_to(),
+                    "BTF string section is not valid UTF-8",
+                )
+            })?;
+            Ok::<_, Error>((text, text.is_ascii()))
+        };
         let (first_id, str_base) = match base {
             Some(b) => (b.type_count(), b.str_base + b.strings.len() as u32),
             None => (1, 0),
         };
+        let types_pos = body + header.type_off;
+        let mut index = index::Index::with_room(types.len());
+        let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
+            // The helper checks the strings and maps the arrays' back halves meanwhile.
+            let back = index.back_halves();
+            let mut text_result = None;
+            let mut indexed = None;
+            crate::par::split(
+                || {
+                    text_result = Some(text());
+                    back.iter()
+                        .for_each(|&(at, len)| crate::par::populate(at, len));
+                },
+                || indexed = Some(index.build(types, types_pos, first_id)),
+            );
+            (text_result.unwrap_or_else(text), indexed.unwrap_or(Ok(())))
+        } else {
+            (text(), index.build(types, types_pos, first_id))
+        };
+        // String errors come first, as if the strings were checked before the types.
+        let (strings, ascii) = text?;
+        indexed?;
         let mut btf = Btf {
             header,
             types,
             strings,
-            offsets: Vec::new(),
-            kinds: Vec::new(),
-            words: Vec::new(),
+            offsets: index.offsets,
+            kinds: index.kinds,
+            words: index.words,
             base,
             first_id,
             str_base,
-            ascii: strings.is_ascii(),
+            ascii,
             by_name: OnceLock::new(),
             referenced: Vec::new(),
         };
-        btf.index_types(body + header.type_off)?;
-        btf.referenced = check::validate(&btf, body + header.type_off)?;
+        btf.referenced = check::validate(&btf, types_pos)?;
         Ok(btf)
-    }
-
-    /// Walks the type section once, recording where each record starts and its kind.
-    fn index_types(&mut self, file_pos: usize) -> Result<(), Error> {
-        let t = self.types;
-        let mut off = 0usize;
-        // vmlinux averages ~24 bytes per record.
-        let mut offsets = Vec::with_capacity(t.len() / 20);
-        let mut kinds = Vec::with_capacity(t.len() / 20);
-        let mut words = Vec::with_capacity(t.len() / 20);
-        while off < t.len() {
-            if t.len() - off < TYPE_HEADER_LEN {
-                return Err(Error::at(file_pos + off, "truncated BTF type record"));
-            }
-            let info = u32_at(t, off + 4);
-            let raw_kind = (info >> 24) & 0x1f;
-            let Some((fixed, per_entry)) = Kind::SHAPES[raw_kind as usize] else {
-                return Err(Error::at(
-                    file_pos + off + 4,
-                    format!("unknown BTF kind {raw_kind}"),
-                ));
-            };
-            let vlen = (info & 0xffff) as usize;
-            let len = TYPE_HEADER_LEN + usize::from(fixed) + vlen * usize::from(per_entry);
-            if t.len() - off < len {
-                let kind = Kind::from_raw(raw_kind).unwrap_or(Kind::Void);
-                return Err(Error::at(
-                    file_pos + off,
-                    format!("BTF {} record runs past the type section", kind.raw_name()),
-                ));
-            }
-            offsets.push(off as u32);
-            kinds.push(Kind::from_raw(raw_kind).unwrap_or(Kind::Void));
-            words.push(u32_at(t, off + 8));
-            off += len;
-        }
-        if u32::try_from(offsets.len())
-            .ok()
-            .and_then(|n| n.checked_add(self.first_id))
-            .is_none()
-        {
-            return Err(Error::at(file_pos, "too many BTF types"));
-        }
-        self.offsets = offsets;
-        self.kinds = kinds;
-        self.words = words;
-        Ok(())
     }
 
     /// The third header word of type `id` without reading its record: its size (INT,

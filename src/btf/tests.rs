@@ -719,6 +719,36 @@ fn truncated_type_records() {
     assert_err(parse_err(&bad), b.rec_pos(2), "truncated BTF type record");
 }
 
+/// Big blobs check strings on the helper thread while this one indexes the types; the
+/// errors must still come out as if one check ran after the other.
+#[test]
+fn big_blobs_report_string_errors_before_type_errors() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    while b.types_len() < 600 << 10 {
+        b.ptr(int);
+    }
+    let last = b.ptr(int);
+    let good = b.build();
+    assert!(Btf::parse(&good).is_ok());
+    let str_pos = HDR_LEN + b.types_len();
+    // A truncated last record alone.
+    let mut bad_types = good.clone();
+    put_u32(&mut bad_types, 12, b.types_len() as u32 - 4);
+    assert_err(
+        parse_err(&bad_types),
+        b.rec_pos(last),
+        "truncated BTF type record",
+    );
+    // Bad UTF-8 in "int" alone, and then together with the truncated record.
+    let mut bad_text = good.clone();
+    bad_text[str_pos + 2] = 0xff;
+    assert_err(parse_err(&bad_text), str_pos + 2, "not valid UTF-8");
+    let mut both = bad_types.clone();
+    both[str_pos + 2] = 0xff;
+    assert_err(parse_err(&both), str_pos + 2, "not valid UTF-8");
+}
+
 #[test]
 fn a_name_inside_a_multibyte_character_is_a_bad_string_offset() {
     // With a non-ASCII section, an offset must also start a character; an ASCII section
