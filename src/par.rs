@@ -146,13 +146,14 @@ impl Drop for WaitFor {
     }
 }
 
-/// Runs `there` on the helper thread (or here, after `here`, if there is none) while `here`
-/// runs on this thread; returns when both are done, re-raising a panic from either.
-pub(crate) fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
+/// Runs `there` on the helper thread while `here` runs on this thread, or both here, `there`
+/// second, when there is no helper; returns `here`'s result when both are done, re-raising a
+/// panic from either.
+pub(crate) fn split<R>(there: impl FnOnce() + Send, here: impl FnOnce() -> R) -> R {
     let Some(helper) = helper().filter(|_| !ON_HELPER.get()) else {
-        here();
+        let r = here();
         there();
-        return;
+        return r;
     };
     let done = Arc::new(Done::default());
     let task: Box<dyn FnOnce() + Send + '_> = {
@@ -166,7 +167,7 @@ pub(crate) fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
     // SAFETY: the task may borrow from the caller, which is why it is not 'static. Once sent,
     // it always runs to the end (panics are caught) and then sets `done`; this function does
     // not return or unwind past `wait` before that, so nothing it borrows is gone while it
-    // runs. A task that cannot be sent is handed back and dropped here, unrun.
+    // runs. A task that cannot be sent is handed back and run here, before `wait` exists.
     let task = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(task) };
     let pinned = steer(helper);
     let sent = helper
@@ -174,18 +175,23 @@ pub(crate) fn split(there: impl FnOnce() + Send, here: impl FnOnce()) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .send(task);
-    if let Err(mpsc::SendError(task)) = sent {
-        drop(task);
-        here();
-        return;
-    }
-    let wait = WaitFor(done);
-    here();
+    let (r, wait) = match sent {
+        Ok(()) => {
+            let wait = WaitFor(done);
+            (here(), wait)
+        }
+        Err(mpsc::SendError(task)) => {
+            let r = here();
+            task();
+            (r, WaitFor(done))
+        }
+    };
     let result = wait.wait();
     drop(pinned);
     if let Err(panic) = result {
         panic::resume_unwind(panic);
     }
+    r
 }
 
 /// Has the kernel map the pages of `len` bytes at `addr` now (MADV_POPULATE_WRITE), so that
@@ -328,7 +334,7 @@ pub(crate) fn pipeline<W: Send + Sync, S, T: Send>(
     };
     split(|| consume_all(&mut || {}), run);
     // Both threads have finished: deliver the rest. Everything was consumed (a panic in a
-    // consumer is re-raised by the scope), but consuming here is the fallback.
+    // consumer is re-raised by `split`), but consuming here is the fallback.
     let line = line.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut state = None;
     for (w, r) in line.work.into_iter().skip(line.delivered) {

@@ -119,17 +119,17 @@ impl<'a> Btf<'a> {
         let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
             // The helper checks the strings and maps the arrays' back halves meanwhile.
             let back = index.back_halves();
-            let mut text_result = None;
-            let mut indexed = None;
-            crate::par::split(
+            let mut checked = None;
+            let indexed = crate::par::split(
                 || {
-                    text_result = Some(text());
+                    checked = Some(text());
                     back.iter()
                         .for_each(|&(at, len)| crate::par::populate(at, len));
                 },
-                || indexed = Some(index.build(types, types_pos, first_id)),
+                || index.build(types, types_pos, first_id),
             );
-            (text_result.unwrap_or_else(text), indexed.unwrap_or(Ok(())))
+            // `split` ran both closures, so `checked` is set; checking again is the fallback.
+            (checked.unwrap_or_else(text), indexed)
         } else {
             (text(), index.build(types, types_pos, first_id))
         };
