@@ -46,7 +46,7 @@ impl Index {
             }
             let info = u32_at(t, off + 4);
             let raw_kind = (info >> 24) & 0x1f;
-            let Some((fixed, per_entry)) = Kind::SHAPES[raw_kind as usize] else {
+            let Some((kind, fixed, per_entry)) = Kind::SHAPES[raw_kind as usize] else {
                 return Err(Error::at(
                     file_pos + off + 4,
                     format!("unknown BTF kind {raw_kind}"),
@@ -54,7 +54,6 @@ impl Index {
             };
             let vlen = (info & 0xffff) as usize;
             let len = TYPE_HEADER_LEN + usize::from(fixed) + vlen * usize::from(per_entry);
-            let kind = Kind::from_raw(raw_kind).unwrap_or(Kind::Void);
             if t.len() - off < len {
                 return Err(Error::at(
                     file_pos + off,

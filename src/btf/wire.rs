@@ -73,14 +73,17 @@ impl Kind {
         }
     }
 
-    /// The record shapes by kind number, for the parser's walk over every record: the fixed
-    /// bytes after the 12-byte header, and the bytes per `vlen` entry; `None` for numbers no
-    /// record may have (VOID and unknown kinds). A table, so the walk does not branch on kind.
-    pub(super) const SHAPES: [Option<(u8, u8)>; 32] = {
+    /// The record shapes by kind number, for the parser's walk over every record: the kind,
+    /// the fixed bytes after the 12-byte header, and the bytes per `vlen` entry; `None` for
+    /// numbers no record may have (VOID and unknown kinds). A table, so the walk does not
+    /// branch on kind.
+    pub(super) const SHAPES: [Option<(Kind, u8, u8)>; 32] = {
         let mut table = [None; 32];
         let mut n = 1;
         while n < Self::BY_NUMBER.len() {
-            table[n] = Some(Self::BY_NUMBER[n].shape());
+            let kind = Self::BY_NUMBER[n];
+            let (fixed, per_entry) = kind.shape();
+            table[n] = Some((kind, fixed, per_entry));
             n += 1;
         }
         table
