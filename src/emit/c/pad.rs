@@ -100,7 +100,22 @@ impl<'b, 'a> Planner<'b, 'a> {
 
     /// Alignment in bytes of a type as our emitted C declares it.
     pub(super) fn align_of(&mut self, id: u32, depth: u32) -> u32 {
-        self.layout_of(id, depth).1
+        let btf = self.btf;
+        let Some((id, kind)) = btf.resolve(id).and_then(|id| Some((id, btf.kind_of(id)?))) else {
+            return 1;
+        };
+        match kind {
+            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
+                btf.word_of(id).unwrap_or(0).clamp(1, 16)
+            }
+            Kind::Ptr => 8,
+            Kind::Array => {
+                let elem = btf.ty(id).and_then(|t| t.array()).map(|a| a.elem);
+                elem.map_or(1, |e| self.align_of(e, depth + 1))
+            }
+            Kind::Struct | Kind::Union => self.record_align(id, depth),
+            _ => 1,
+        }
     }
 
     /// The alignment of a STRUCT or UNION, memoised.
@@ -140,12 +155,7 @@ impl<'b, 'a> Planner<'b, 'a> {
             Kind::Ptr => (64, 8),
             Kind::Struct | Kind::Union => (u64::from(size) * 8, self.record_align(id, depth)),
             Kind::Datasec => (u64::from(size) * 8, 1),
-            Kind::Array => {
-                let elem = btf.ty(id).and_then(|t| t.array()).map(|a| a.elem);
-                let align = elem.map_or(1, |e| self.align_of(e, depth + 1));
-                (self.size_bits(id), align)
-            }
-            _ => (self.size_bits(id), 1),
+            _ => (self.size_bits(id), self.align_of(id, depth)),
         }
     }
 
