@@ -28,18 +28,9 @@ pub fn native(skel: &Skeleton, btf: &Btf<'_>, elf: &[u8]) -> String {
 #include <stdlib.h>
 #include <bpf/libbpf.h>
 
-struct {n} {{
-\tstruct bpf_object_skeleton *skeleton;
-\tstruct bpf_object *obj;
 "
     );
-    if !skel.maps.is_empty() {
-        o.push_str("\tstruct {\n");
-        for m in &skel.maps {
-            let _ = writeln!(o, "\t\tstruct bpf_map *{};", m.ident);
-        }
-        o.push_str("\t} maps;\n");
-    }
+    struct_head(&mut o, skel);
     if !skel.progs.is_empty() {
         for what in ["bpf_program", "bpf_link"] {
             o.push_str("\tstruct {\n");
@@ -282,6 +273,26 @@ pub(crate) fn create_skeleton_head(o: &mut String, n: &str) {
 \ts->name = \"{n}\";
 "
     );
+}
+
+/// `struct NAME {` with the skeleton and object pointers and the maps, as both kinds of
+/// skeleton start it.
+pub(crate) fn struct_head(o: &mut String, skel: &Skeleton) {
+    let _ = write!(
+        o,
+        "struct {} {{
+\tstruct bpf_object_skeleton *skeleton;
+\tstruct bpf_object *obj;
+",
+        skel.name
+    );
+    if !skel.maps.is_empty() {
+        o.push_str("\tstruct {\n");
+        for m in &skel.maps {
+            let _ = writeln!(o, "\t\tstruct bpf_map *{};", m.ident);
+        }
+        o.push_str("\t} maps;\n");
+    }
 }
 
 pub(crate) fn push_map_skeletons(o: &mut String, skel: &Skeleton) {

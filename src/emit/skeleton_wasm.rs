@@ -64,20 +64,7 @@ pub fn wasm(skel: &Skeleton, layout: &Layout<'_>, elf: &[u8]) -> String {
         }
     }
     o.push('\n');
-    let _ = write!(
-        o,
-        "struct {n} {{
-\tstruct bpf_object_skeleton *skeleton;
-\tstruct bpf_object *obj;
-"
-    );
-    if !skel.maps.is_empty() {
-        o.push_str("\tstruct {\n");
-        for m in &skel.maps {
-            let _ = writeln!(o, "\t\tstruct bpf_map *{};", m.ident);
-        }
-        o.push_str("\t} maps;\n");
-    }
+    super::skeleton::struct_head(&mut o, skel);
     if !skel.progs.is_empty() {
         o.push_str("\tstruct {\n");
         for p in &skel.progs {
