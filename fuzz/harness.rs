@@ -76,11 +76,11 @@ pub fn btf_parse(data: &[u8]) {
 
 /// The `elf_parse` target: the bytes as a BPF object, then its BTF through `walk`.
 pub fn elf_parse(data: &[u8]) {
-    if let Ok(obj) = ecc::object::Object::parse(data) {
+    if let Ok(obj) = ecc::elf::object::Object::parse(data) {
         for d in &obj.datasecs {
             let _ = obj.section(&d.name).map(|s| obj.section_data(s));
         }
         walk(&obj.btf);
     }
-    let _ = ecc::object::btf_section(data);
+    let _ = ecc::elf::object::btf_section(data);
 }

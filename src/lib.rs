@@ -1,23 +1,23 @@
 //! ecc: compiles eBPF C programs into eunomia packages, skeletons and Wasm-layout headers.
 //!
-//! Data flows one way: an ELF object is read into `object::Object` (with `btf::Btf` inside),
-//! emitters in `emit` turn that model into text, and the binaries write the results.
-//! `driver` runs the `ecc` compile: `compile` (clang), `vmlinux`, `strip`, `doc`, `export`
-//! and `package`.
+//! Data flows one way (see ARCHITECTURE.md):
+//!
+//! ```text
+//! source ─ build::compile ─▶ ELF ─ elf::strip ─▶ elf::object::Object { btf::Btf, maps, progs, datasecs }
+//!                                                  │
+//!                        model::{skeleton, package} ◀┘──▶ layout (Wasm IR)
+//!                                    │                        │
+//!                                    └──────▶ emit ◀──────────┘ ─▶ text ─ util::fs ─▶ files
+//! runner: verify / run read the package back and load it with libbpf.
+//! ```
+//!
+//! `build::driver` runs the whole `ecc` compile.
 
 pub mod btf;
-pub mod compile;
-pub mod ctype;
-pub mod doc;
-pub mod driver;
+pub mod build;
+pub mod elf;
 pub mod emit;
-pub mod export;
-pub mod fsutil;
 pub mod layout;
-pub mod loader;
-pub mod object;
-pub mod package;
-pub mod par;
-pub mod skeleton;
-pub mod strip;
-pub mod vmlinux;
+pub mod model;
+pub mod runner;
+pub mod util;

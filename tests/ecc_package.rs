@@ -96,7 +96,7 @@ fn packed_object_is_the_written_object() {
         );
         assert_eq!(package["bpf_object_size"], json!(obj.len()), "{name}");
         // Stripped: no DWARF, BTF kept.
-        let parsed = ecc::object::Object::parse(&obj).expect("object parses");
+        let parsed = ecc::elf::object::Object::parse(&obj).expect("object parses");
         assert!(
             parsed
                 .sections
@@ -279,7 +279,7 @@ fn header_only_compiles_header_structs() {
     let o = out.path().to_str().expect("utf-8");
     ecc_ok(&repo(), &["--header-only", "testdata/maps.h", "-o", o]);
     let obj = std::fs::read(out.path().join("maps.bpf.o")).expect("maps.bpf.o");
-    let parsed = ecc::object::Object::parse(&obj).expect("parses");
+    let parsed = ecc::elf::object::Object::parse(&obj).expect("parses");
     assert!(parsed.programs.is_empty());
     for s in ["event", "stats", "hist"] {
         assert!(

@@ -91,7 +91,7 @@ fn matches_llvm_strip_on_testdata() {
     assert!(objects.len() >= 6);
     for path in objects {
         let original = std::fs::read(&path).expect("object");
-        let ours = ecc::strip::strip_debug(&original).expect("strips");
+        let ours = ecc::elf::strip::strip_debug(&original).expect("strips");
         let theirs = llvm_strip(&path);
         let (a, b) = (describe(&ours), describe(&theirs));
         assert!(
@@ -114,8 +114,8 @@ fn matches_llvm_strip_on_testdata() {
             theirs.len()
         );
         // The BPF view of the object is unchanged.
-        let before = ecc::object::Object::parse(&original).expect("original parses");
-        let after = ecc::object::Object::parse(&ours).expect("stripped parses");
+        let before = ecc::elf::object::Object::parse(&original).expect("original parses");
+        let after = ecc::elf::object::Object::parse(&ours).expect("stripped parses");
         assert_eq!(before.programs.len(), after.programs.len());
         for (x, y) in before.programs.iter().zip(&after.programs) {
             assert_eq!(
@@ -137,7 +137,10 @@ fn matches_llvm_strip_on_testdata() {
                 .collect::<Vec<_>>()
         );
         // Stripping is idempotent.
-        assert_eq!(ecc::strip::strip_debug(&ours).expect("strips again"), ours);
+        assert_eq!(
+            ecc::elf::strip::strip_debug(&ours).expect("strips again"),
+            ours
+        );
     }
 }
 
@@ -146,7 +149,7 @@ fn rejects_truncated_objects() {
     let original = std::fs::read(repo().join("testdata/maps.bpf.o")).expect("object");
     for len in [0, 10, 63, 64, original.len() / 2] {
         assert!(
-            ecc::strip::strip_debug(&original[..len]).is_err(),
+            ecc::elf::strip::strip_debug(&original[..len]).is_err(),
             "truncated at {len}"
         );
     }
@@ -176,6 +179,6 @@ fn survives_corrupted_objects() {
             };
             data[at] = next() as u8;
         }
-        let _ = ecc::strip::strip_debug(&data);
+        let _ = ecc::elf::strip::strip_debug(&data);
     }
 }

@@ -65,8 +65,8 @@ fn layout_checks(btf: &Btf<'_>, header: &str) -> (String, usize, usize) {
 }
 
 fn btf_of(data: &[u8]) -> Btf<'_> {
-    if ecc::object::is_elf(data) {
-        Btf::parse(ecc::object::btf_section(data).unwrap().0).unwrap()
+    if ecc::elf::object::is_elf(data) {
+        Btf::parse(ecc::elf::object::btf_section(data).unwrap().0).unwrap()
     } else {
         Btf::parse(data).unwrap()
     }

@@ -23,7 +23,7 @@ fn verify_accepts_every_loadable_testdata_object() {
         let out = text(&o);
         assert!(o.status.success(), "{name}:\n{out}");
         let data = std::fs::read(&path).unwrap();
-        let obj = ecc::object::Object::parse(&data).unwrap();
+        let obj = ecc::elf::object::Object::parse(&data).unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(stdout.lines().count(), obj.programs.len(), "{name}:\n{out}");
         for p in &obj.programs {

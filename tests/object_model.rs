@@ -1,4 +1,4 @@
-//! The ELF model (`ecc::object::Object`) against independent tools on every testdata object:
+//! The ELF model (`ecc::elf::object::Object`) against independent tools on every testdata object:
 //! programs and data-section variables against `llvm-readelf`'s section and symbol tables,
 //! maps against `bpftool btf dump ... format raw`, and `.kconfig` against the layout libbpf
 //! gives it in `bpftool gen skeleton`.
@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ecc::object::{DataKind, Object};
+use ecc::elf::object::{DataKind, Object};
 
 fn objects() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"))

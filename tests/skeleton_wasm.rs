@@ -136,7 +136,7 @@ fn bootstrap_guest_compiles_for_wasm32() {
 }
 
 /// A guest that uses every map, program, data section and variable of `skel`.
-fn guest_code(skel: &ecc::skeleton::Skeleton) -> String {
+fn guest_code(skel: &ecc::model::skeleton::Skeleton) -> String {
     let n = &skel.name;
     let mut c = format!(
         "#include <string.h>\n#include \"{n}.skel.h\"\n\nint main(void)\n{{\n\
@@ -176,8 +176,8 @@ fn every_skeleton_compiles_for_wasm32_as_c_and_cxx_with_a_guest() {
         .chain([("sections".to_string(), sections)]);
     for (name, path) in objects {
         let bytes = std::fs::read(&path).unwrap();
-        let parsed = ecc::object::Object::parse(&bytes).unwrap();
-        let skel = ecc::skeleton::Skeleton::new(&parsed, &format!("{name}_bpf")).unwrap();
+        let parsed = ecc::elf::object::Object::parse(&bytes).unwrap();
+        let skel = ecc::model::skeleton::Skeleton::new(&parsed, &format!("{name}_bpf")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let text = ours(&["-j", "gen", "skeleton", path.to_str().unwrap()]);
         std::fs::write(dir.path().join(format!("{name}_bpf.skel.h")), text).unwrap();

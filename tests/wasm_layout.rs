@@ -169,7 +169,7 @@ fn output_is_deterministic() {
 fn corrupt_input_is_a_one_line_error_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = std::fs::read(testdata("types.bpf.o")).expect("testdata");
-    let (blob, _) = ecc::object::btf_section(&data).expect(".BTF");
+    let (blob, _) = ecc::elf::object::btf_section(&data).expect(".BTF");
     // Cut the raw BTF blob inside its type section.
     let bad = dir.path().join("cut.btf");
     std::fs::write(&bad, &blob[..blob.len() / 3]).expect("write");
@@ -241,7 +241,7 @@ fn bootstrap_event_header_snapshot() {
     );
     assert!(ok, "{err}");
     let data = std::fs::read(&obj).expect("object");
-    let (blob, _) = ecc::object::btf_section(&data).expect(".BTF");
+    let (blob, _) = ecc::elf::object::btf_section(&data).expect(".BTF");
     let btf = ecc::btf::Btf::parse(blob).expect("BTF");
     let names = ["event".to_string()];
     let text = ecc::emit::wasm::header_for(

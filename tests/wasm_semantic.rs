@@ -145,7 +145,7 @@ fn check(dir: &Path, defs: &str, roots: &[String], include: &[&str]) -> String {
     );
     std::fs::write(dir.join("gen.wasm.h"), header).expect("write");
     let data = std::fs::read(dir.join("bpf.o")).expect("object");
-    let (blob, _) = ecc::object::btf_section(&data).expect(".BTF");
+    let (blob, _) = ecc::elf::object::btf_section(&data).expect(".BTF");
     let btf = Btf::parse(blob).expect("BTF");
     let ids: Vec<u32> = roots
         .iter()

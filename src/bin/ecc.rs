@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use ecc::driver::{self, Request};
+use ecc::build::driver::{self, Request};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -75,11 +75,11 @@ const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
 fn verify(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::loader::cli::main_verify(args[1..].to_vec()))
+    std::process::exit(ecc::runner::cli::main_verify(args[1..].to_vec()))
 }
 
 fn run(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::loader::cli::main_run(args[1..].to_vec()))
+    std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec()))
 }
 
 fn main() -> ExitCode {
@@ -106,9 +106,9 @@ fn compile(cli: Cli) -> Result<()> {
     // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
     // here, before any thread exists, because it sets an environment variable.
     if std::env::var_os("LIBCLANG_PATH").is_none() {
-        let lib = ecc::compile::find_clang(cli.clang_bin.as_deref())
+        let lib = ecc::build::compile::find_clang(cli.clang_bin.as_deref())
             .ok()
-            .and_then(|c| ecc::compile::libclang_for(&c));
+            .and_then(|c| ecc::build::compile::libclang_for(&c));
         if let Some(lib) = lib {
             std::env::set_var("LIBCLANG_PATH", lib);
         }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use ecc::btf::Btf;
 use ecc::emit;
-use ecc::fsutil::{read_input, Input};
+use ecc::util::fs::{read_input, Input};
 
 const USAGE: &str =
     "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
@@ -103,7 +103,7 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
     };
     // Big inputs share parsing and dumping with a helper thread: made now, it is asleep and
     // ready when that work comes.
-    ecc::par::warm_up();
+    ecc::util::par::warm_up();
     let data = read(file)?;
     let btf = load_btf(&data, base.as_ref()).with_context(|| file.to_string())?;
     let mut stdout = IoWriter::new(std::io::stdout().lock());
@@ -170,8 +170,8 @@ fn wasm_header(btf: &Btf<'_>, file: &str, types: &[String]) -> Result<String> {
 
 /// BTF from an ELF object's `.BTF` section or a raw blob; errors carry the byte offset.
 fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
-    let (blob, shift) = if ecc::object::is_elf(data) {
-        ecc::object::btf_section(data)?
+    let (blob, shift) = if ecc::elf::object::is_elf(data) {
+        ecc::elf::object::btf_section(data)?
     } else {
         (data, 0)
     };
@@ -184,13 +184,14 @@ fn load_btf<'a>(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>> {
 
 fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
     let (file, name) = match rest {
-        [f] => (f, ecc::skeleton::obj_name_from_path(f)),
+        [f] => (f, ecc::model::skeleton::obj_name_from_path(f)),
         [f, kw, n] if kw == "name" => (f, n.clone()),
         _ => bail!("gen skeleton: expected FILE [name NAME]"),
     };
     let data = read(file)?;
-    let obj = ecc::object::Object::parse(&data).with_context(|| file.to_string())?;
-    let skel = ecc::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
+    let obj = ecc::elf::object::Object::parse(&data).with_context(|| file.to_string())?;
+    let skel =
+        ecc::model::skeleton::Skeleton::new(&obj, &name).with_context(|| file.to_string())?;
     let out = if opts.wasm {
         let layout = skel
             .wasm_layout(&obj.btf)

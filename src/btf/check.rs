@@ -16,7 +16,7 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Erro
     // The loop search copes with out-of-range ids, so both can run at once; a record error
     // still wins over a loop, as if they had run one after the other.
     let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
-        crate::par::join(
+        crate::util::par::join(
             || check_records(btf, types_pos),
             || check_loops(btf, types_pos),
         )

@@ -120,11 +120,11 @@ impl<'a> Btf<'a> {
             // The helper checks the strings and maps the arrays' back halves meanwhile.
             let back = index.back_halves();
             let mut checked = None;
-            let indexed = crate::par::split(
+            let indexed = crate::util::par::split(
                 || {
                     checked = Some(text());
                     back.iter()
-                        .for_each(|&(at, len)| crate::par::populate(at, len));
+                        .for_each(|&(at, len)| crate::util::par::populate(at, len));
                 },
                 || index.build(types, types_pos, first_id),
             );

@@ -9,9 +9,9 @@
 use std::fmt::Write;
 
 use crate::btf::{Btf, Kind};
+use crate::elf::object::DataKind;
 use crate::emit::{cdecl, cstr};
-use crate::object::DataKind;
-use crate::skeleton::{Datasec, Skeleton};
+use crate::model::skeleton::{Datasec, Skeleton};
 
 /// The generated header for `skel`, embedding `elf` (the object's bytes).
 pub fn native(skel: &Skeleton, btf: &Btf<'_>, elf: &[u8]) -> String {

@@ -18,7 +18,7 @@ use crate::emit::skeleton::{
 };
 use crate::emit::{cstr, wasm};
 use crate::layout::Layout;
-use crate::skeleton::Skeleton;
+use crate::model::skeleton::Skeleton;
 
 /// The guest skeleton. `layout` is `Skeleton::wasm_layout`: the data-section structs and
 /// every type they use; `elf` is the object's bytes.

@@ -544,7 +544,7 @@ fn every_record_of_the_testdata_objects_tiles_exactly() {
         "globals.bpf.o",
     ] {
         let data = std::fs::read(dir.join(name)).expect("committed testdata");
-        let (blob, _) = crate::object::btf_section(&data).expect("has .BTF");
+        let (blob, _) = crate::elf::object::btf_section(&data).expect("has .BTF");
         let btf = Btf::parse(blob).expect("valid BTF");
         let layout = Layout::build(&btf, Selection::All).expect("lays out");
         for item in &layout.items {
@@ -569,7 +569,7 @@ fn every_record_of_the_testdata_objects_tiles_exactly() {
 fn testdata_types_come_out_as_the_bpf_side_lays_them_out() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/types.bpf.o");
     let data = std::fs::read(path).expect("committed testdata");
-    let (blob, _) = crate::object::btf_section(&data).expect("has .BTF");
+    let (blob, _) = crate::elf::object::btf_section(&data).expect("has .BTF");
     let btf = Btf::parse(blob).expect("valid BTF");
     let layout = Layout::build(&btf, Selection::All).expect("lays out");
     let rec = |n: &str| {

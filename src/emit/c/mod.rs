@@ -105,7 +105,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let mut started = false;
     // Buffers already written out, for the next pieces: every fresh page costs a fault.
     let spare = Mutex::new(Vec::<String>::new());
-    crate::par::pipeline(
+    crate::util::par::pipeline(
         |send| {
             let (queue, scratch) = match order() {
                 Ok(orderer) => orderer.into_queue(),

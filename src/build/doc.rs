@@ -216,7 +216,7 @@ fn precompiled(index: &clang::Index<'_>, args: &[String], pch: &Pch) -> Option<P
         h.update(b"\0");
         h.update(a.as_bytes());
     }
-    let key = crate::compile::hex(&h.finalize());
+    let key = crate::build::compile::hex(&h.finalize());
     let dir = pch.header.parent()?;
     let file = dir.join(format!("vmlinux-{}.pch", &key[..16]));
     if file.is_file() {

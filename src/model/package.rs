@@ -8,9 +8,9 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::doc::{Doc, Docs};
-use crate::export::ExportType;
-use crate::object::{DataKind, Object};
+use crate::build::doc::{Doc, Docs};
+use crate::build::export::ExportType;
+use crate::elf::object::{DataKind, Object};
 
 /// package.json.
 #[derive(Clone, Debug, Serialize)]
@@ -104,7 +104,7 @@ pub fn obj_name(object_file_name: &str) -> String {
         .collect()
 }
 
-pub use crate::object::internal_map_name;
+pub use crate::elf::object::internal_map_name;
 
 /// The skeleton identifier of an internal map: `.rodata.str1.1` -> `rodata_str1_1`.
 pub fn internal_map_ident(section: &str) -> String {
@@ -264,7 +264,7 @@ pub fn build_meta(
                 );
                 VariableMeta {
                     name: v.name.clone(),
-                    ty: crate::ctype::type_name(&obj.btf, v.type_id),
+                    ty: crate::model::ctype::type_name(&obj.btf, v.type_id),
                     offset: v.offset,
                     size: v.size,
                     description,

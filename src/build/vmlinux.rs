@@ -45,8 +45,8 @@ pub fn cache_root() -> Option<PathBuf> {
 
 /// The raw BTF in `data`: the file itself, or the `.BTF` section of an ELF file.
 fn raw_btf<'a>(path: &Path, data: &'a [u8]) -> Result<&'a [u8], Error> {
-    if crate::object::is_elf(data) {
-        crate::object::btf_section(data)
+    if crate::elf::object::is_elf(data) {
+        crate::elf::object::btf_section(data)
             .map(|(b, _)| b)
             .map_err(|e| Error::Btf(path.to_path_buf(), e.to_string()))
     } else {
@@ -58,10 +58,10 @@ fn raw_btf<'a>(path: &Path, data: &'a [u8]) -> Result<&'a [u8], Error> {
 pub fn cache_key(btf: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(b"ecc vmlinux.h\0");
-    h.update(crate::package::VERSION.as_bytes());
+    h.update(crate::model::package::VERSION.as_bytes());
     h.update(b"\0");
     h.update(btf);
-    crate::compile::hex(&h.finalize())[..32].to_string()
+    crate::build::compile::hex(&h.finalize())[..32].to_string()
 }
 
 /// Generates the header text from BTF. Pure: no I/O.
@@ -95,11 +95,11 @@ fn identity_key(path: &Path) -> Option<String> {
             m.mtime_nsec(),
             m.ctime(),
             m.ctime_nsec(),
-            crate::package::VERSION
+            crate::model::package::VERSION
         )
         .as_bytes(),
     );
-    Some(crate::compile::hex(&h.finalize())[..32].to_string())
+    Some(crate::build::compile::hex(&h.finalize())[..32].to_string())
 }
 
 /// Makes sure a `vmlinux.h` for the BTF at `btf_path` exists and returns the directory that
@@ -115,15 +115,15 @@ pub fn ensure(btf_path: &Path, cache: Option<&Path>, scratch: &Path) -> Result<P
             }
         }
     }
-    let data =
-        crate::fsutil::read_input(btf_path).map_err(|e| Error::Read(btf_path.to_path_buf(), e))?;
+    let data = crate::util::fs::read_input(btf_path)
+        .map_err(|e| Error::Read(btf_path.to_path_buf(), e))?;
     let btf = raw_btf(btf_path, &data)?;
     let key = cache_key(btf);
     if let Some(c) = cache {
         let dir = c.join(format!("vmlinux-{key}"));
         let remember = || {
             if let Some(id) = &id {
-                let _ = crate::fsutil::write_atomic(id, key.as_bytes());
+                let _ = crate::util::fs::write_atomic(id, key.as_bytes());
             }
         };
         if dir.join("vmlinux.h").is_file() {
@@ -133,7 +133,7 @@ pub fn ensure(btf_path: &Path, cache: Option<&Path>, scratch: &Path) -> Result<P
         let text = generate(btf_path, btf)?;
         // A cache that cannot be written falls back to the scratch directory.
         let written = std::fs::create_dir_all(&dir)
-            .and_then(|_| crate::fsutil::write_atomic(&dir.join("vmlinux.h"), text.as_bytes()));
+            .and_then(|_| crate::util::fs::write_atomic(&dir.join("vmlinux.h"), text.as_bytes()));
         if written.is_ok() {
             remember();
             return Ok(dir);

@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::compile::{self, Invocation, Toolchain};
-use crate::doc::{self, Docs};
-use crate::export;
-use crate::object::Object;
-use crate::package;
-use crate::strip;
-use crate::vmlinux;
+use crate::build::compile::{self, Invocation, Toolchain};
+use crate::build::doc::{self, Docs};
+use crate::build::export;
+use crate::build::vmlinux;
+use crate::elf::object::Object;
+use crate::elf::strip;
+use crate::model::package;
 
 /// What to compile and how; the CLI's options, resolved.
 #[derive(Clone, Debug, Default)]
@@ -76,7 +76,7 @@ pub enum Error {
     #[error("{0}: cannot strip DWARF: {1}")]
     Strip(String, String),
     #[error("{0}: {1}")]
-    Object(String, crate::object::Error),
+    Object(String, crate::elf::object::Error),
     #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
     NoPrograms(String),
     #[error("{0}: cannot lay out the Wasm header: {1}")]
@@ -506,7 +506,7 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         let text = compile::rewrite_depfile(&clang_dep, &wrapper, &targets, &display);
         files.push((dep.clone(), text.into_bytes()));
     }
-    crate::fsutil::write_all_atomic(&files).map_err(|e| Error::Write(show(&out_dir_fs), e))?;
+    crate::util::fs::write_all_atomic(&files).map_err(|e| Error::Write(show(&out_dir_fs), e))?;
     step("written");
     Ok(Outcome {
         written: files.into_iter().map(|(p, _)| p).collect(),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::object::Object;
+use crate::elf::object::Object;
 
 fn types_obj() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/types.bpf.o")).unwrap()

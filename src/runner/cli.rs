@@ -15,7 +15,7 @@ use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
 use super::{read_input, Error};
-use crate::object::Object;
+use crate::elf::object::Object;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -15,7 +15,7 @@ use super::options::Assign;
 use super::verify::{rejection, ProgResult, Report};
 use super::{open, prog_type_name, sys, vlog, Error, Input};
 use crate::btf::{Btf, Kind};
-use crate::object::Object;
+use crate::elf::object::Object;
 
 const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
 const BPF_MAP_TYPE_RINGBUF: u32 = 27;

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::Error;
-use crate::object::is_elf;
+use crate::elf::object::is_elf;
 
 /// A package as the loader sees it.
 #[derive(Debug, Clone, Deserialize)]
@@ -213,7 +213,7 @@ pub fn obj_name_for(path: &Path) -> String {
         .collect()
 }
 
-pub use crate::object::internal_map_name;
+pub use crate::elf::object::internal_map_name;
 
 #[cfg(test)]
 mod tests {

@@ -127,7 +127,7 @@ pub fn probe(clang: &Path, cache: Option<&Path>) -> Result<Toolchain, Error> {
     if let Some(k) = key {
         // A cache that cannot be written only costs the next run a probe.
         let _ = std::fs::create_dir_all(k.parent().unwrap_or(Path::new(".")))
-            .and_then(|_| crate::fsutil::write_atomic(&k, probe_cache_text(&tc).as_bytes()));
+            .and_then(|_| crate::util::fs::write_atomic(&k, probe_cache_text(&tc).as_bytes()));
     }
     Ok(tc)
 }
@@ -377,7 +377,7 @@ pub fn wrapper_source(
 /// True when the header protects itself against double inclusion (`#pragma once`, or an
 /// `#ifndef X` / `#define X` pair as its first directives), so including it again is safe.
 pub fn has_include_guard(header: &str) -> bool {
-    let mut directives = crate::export::strip_comments(header)
+    let mut directives = crate::build::export::strip_comments(header)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

@@ -1,5 +1,5 @@
 use super::*;
-use crate::loader::input::Meta;
+use crate::runner::input::Meta;
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

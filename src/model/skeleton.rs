@@ -4,8 +4,8 @@
 //! variables at the offsets fixed up from the ELF symbol table.
 
 use crate::btf::Btf;
+use crate::elf::object::{internal_map_name, is_custom_section, DataKind, Object};
 use crate::layout::{self, Layout, Synthetic};
-use crate::object::{internal_map_name, is_custom_section, DataKind, Object};
 
 /// Why no skeleton can be generated for an object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::btf::{Btf, Kind};
-use crate::ctype;
+use crate::model::ctype;
 
 /// One struct the runtime may decode, as package.json's `export_types` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

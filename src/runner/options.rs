@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, Command};
 
 use super::input::{Meta, VarMeta};
 use crate::btf::{Btf, Kind};
-use crate::object::{DataKind, Object};
+use crate::elf::object::{DataKind, Object};
 
 /// One generated option and the variable it sets.
 #[derive(Clone, Debug, PartialEq, Eq)]

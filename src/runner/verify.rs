@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::capture::Capture;
 use super::vlog::{analyze, libbpf_messages, prog_logs, tail};
 use super::{open, prog_type_name, Error, Input};
-use crate::object::Object;
+use crate::elf::object::Object;
 
 /// How many verifier log lines a rejection shows.
 pub const LOG_TAIL: usize = 20;
