@@ -91,9 +91,11 @@ pub fn plan(t: ProgramType, tags: &Map<String, Value>, target: &Target) -> Resul
                 None => false,
                 Some(Value::String(s)) if s == "BPF_TC_INGRESS" => false,
                 Some(Value::String(s)) if s == "BPF_TC_EGRESS" => true,
-                Some(other) => return Err(format!(
+                Some(other) => {
+                    return Err(format!(
                     "@tchook.attach_point: expected BPF_TC_INGRESS or BPF_TC_EGRESS, not {other}"
-                )),
+                ))
+                }
             };
             Plan::Tc {
                 ifindex: ifindex(u32_tag(tags, Some("tchook"), "ifindex")?),

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::attach::{ifindex_of, Target};
+use super::metrics;
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
@@ -64,6 +65,10 @@ struct RunArgs {
     /// program has no output map)
     #[arg(long)]
     dump_at_exit: bool,
+    /// Serve the maps at http://ADDR/metrics in the Prometheus text format while running;
+    /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
     /// package.json or X.bpf.o
     input: PathBuf,
 }
@@ -227,6 +232,12 @@ fn run_main(
             cgroup: a.cgroup,
         },
         dump_at_exit: a.dump_at_exit,
+        metrics: a
+            .metrics
+            .as_deref()
+            .map(metrics::parse_addr)
+            .transpose()
+            .map_err(Error::Usage)?,
     };
     run(&input, &opts, &assigns, host.stop)?;
     Ok(0)

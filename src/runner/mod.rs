@@ -11,6 +11,7 @@ pub mod decode;
 pub mod dump;
 pub mod hist;
 pub mod input;
+pub mod metrics;
 pub mod options;
 pub mod run;
 mod sys;

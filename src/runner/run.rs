@@ -16,7 +16,7 @@ use super::decode::{column_names, decode, hex, Table};
 use super::input::{internal_map_name, Meta, ProgMeta, SampleMeta};
 use super::options::Assign;
 use super::verify::{rejection, ProgResult, Report};
-use super::{dump, open, prog_type_name, sys, vlog, Error, Input};
+use super::{dump, metrics, open, prog_type_name, sys, vlog, Error, Input};
 use crate::btf::{Btf, Kind};
 use crate::elf::object::Object;
 
@@ -37,6 +37,8 @@ pub struct RunOpts {
     pub target: Target,
     /// Print the counters and maps when the run ends, even with an output map.
     pub dump_at_exit: bool,
+    /// Serve the maps in the Prometheus text format on this address while running.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
@@ -45,10 +47,16 @@ struct Stop<'a> {
     flag: &'a AtomicBool,
     deadline: Option<Instant>,
     closed: Cell<bool>,
+    /// Work done between polls: answering metrics requests.
+    tick: Option<&'a dyn Fn()>,
 }
 
 impl Stop<'_> {
+    /// Called once per loop turn: runs the tick, then says whether to stop.
     fn now(&self) -> bool {
+        if let Some(t) = self.tick {
+            t();
+        }
         self.closed.get()
             || self.flag.load(Ordering::Relaxed)
             || self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -92,11 +100,7 @@ pub enum Export {
 /// The runtime's rule: the last map that is a ring buffer, a perf event array or has
 /// `@sample` metadata; samples are decoded with `export_types[0]`.
 pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, String> {
-    let sample_of = |name: &str| {
-        meta.and_then(|m| m.bpf_skel.maps.as_ref())
-            .and_then(|maps| maps.iter().find(|m| m.name == name))
-            .and_then(|m| m.sample.clone())
-    };
+    let sample_of = |name: &str| sample_meta(meta, name).cloned();
     let chosen = model.maps.iter().rev().find(|m| {
         matches!(
             m.map_type,
@@ -218,6 +222,12 @@ pub fn run(
     let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
+    // Bound before loading, so a taken port fails before anything is attached.
+    let exporter = opts
+        .metrics
+        .map(metrics::Exporter::bind)
+        .transpose()
+        .map_err(Error::Usage)?;
     let mut obj = open(input, opts.btf.as_deref())?;
 
     for a in assigns {
@@ -321,10 +331,36 @@ pub fn run(
         links.push(link);
     }
 
+    let events = Cell::new(0u64);
+    let scrape = || {
+        let events = match &export {
+            Export::Events { map, .. } => Some((map.as_str(), events.get())),
+            _ => None,
+        };
+        let mut fams = metrics::base_families(events);
+        // A map that cannot be read leaves its series out of this scrape; ecc_up stays.
+        if let Ok(snap) = dump::snapshot(&obj, &model, &input.obj_name) {
+            for (name, entries) in &snap.maps {
+                match sample_meta(input.meta.as_ref(), name) {
+                    Some(s) if s.kind == "log2_hist" || s.kind == "linear_hist" => fams.push(
+                        metrics::histogram_family(name, &s.unit, s.kind == "log2_hist", entries),
+                    ),
+                    _ => fams.extend(metrics::table_families(name, entries)),
+                }
+            }
+            fams.extend(metrics::counter_families(&snap.counters));
+        }
+        metrics::render(fams)
+    };
+    let serve = exporter.as_ref().map(|ex| move || ex.serve(&scrape));
+    if let Some(ex) = &exporter {
+        eprintln!("ecc run: serving metrics on http://{}/metrics", ex.addr);
+    }
     let stop = Stop {
         flag: stop,
         deadline: opts.duration.map(|d| Instant::now() + d),
         closed: Cell::new(false),
+        tick: serve.as_ref().map(|f| f as &dyn Fn()),
     };
     // A status line on stderr, so stdout holds only events; scripts can wait for it.
     let what = match &export {
@@ -340,7 +376,7 @@ pub fn run(
     let result = match &export {
         Export::Events { map, perf, type_id } => {
             let printer = EventPrinter::new(&model.btf, *type_id, opts.json);
-            poll_events(&obj, map, *perf, &printer, &stop)
+            poll_events(&obj, map, *perf, &printer, &stop, &events)
         }
         Export::Sample {
             map,
@@ -386,6 +422,13 @@ pub fn run(
         Ok(())
     };
     result.and(dumped)
+}
+
+/// A map's `@sample` metadata.
+fn sample_meta<'m>(meta: Option<&'m Meta>, name: &str) -> Option<&'m SampleMeta> {
+    meta.and_then(|m| m.bpf_skel.maps.as_ref())
+        .and_then(|maps| maps.iter().find(|m| m.name == name))
+        .and_then(|m| m.sample.as_ref())
 }
 
 /// One program of the object and how it is to be attached.
@@ -463,6 +506,7 @@ fn poll_events(
     perf: bool,
     printer: &EventPrinter<'_, '_>,
     stop: &Stop<'_>,
+    events: &Cell<u64>,
 ) -> Result<(), Error> {
     let map = obj
         .maps()
@@ -471,9 +515,12 @@ fn poll_events(
     if let Some(h) = printer.header() {
         stop.print(&h);
     }
-    let handle = |data: &[u8]| match printer.line(&sys::local_hms(), data) {
-        Ok(l) => stop.print(&l),
-        Err(e) => eprintln!("error: {e}"),
+    let handle = |data: &[u8]| {
+        events.set(events.get() + 1);
+        match printer.line(&sys::local_hms(), data) {
+            Ok(l) => stop.print(&l),
+            Err(e) => eprintln!("error: {e}"),
+        }
     };
     let setup = |e: libbpf_rs::Error| Error::Libbpf {
         what: format!("reading map '{map_name}'"),
