@@ -117,15 +117,10 @@ impl<'a> Btf<'a> {
         let types_pos = body + header.type_off;
         let mut index = index::Index::with_room(types.len());
         let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
-            // The helper checks the strings and maps the arrays' back halves meanwhile.
-            let back = index.back_halves();
+            // A second thread checks the strings meanwhile.
             let mut checked = None;
             let indexed = crate::util::par::split(
-                || {
-                    checked = Some(text());
-                    back.iter()
-                        .for_each(|&(at, len)| crate::util::par::populate(at, len));
-                },
+                || checked = Some(text()),
                 || index.build(types, types_pos, first_id),
             );
             // `split` ran both closures, so `checked` is set; checking again is the fallback.
