@@ -228,7 +228,7 @@ impl<'a> Btf<'a> {
         }
         let rest = self.strings.get((off - self.str_base) as usize..)?;
         // The section ends in NUL (checked at parse), so a terminator is always found.
-        rest.get(..nul_pos(rest.as_bytes())?)
+        rest.get(..memchr::memchr(0, rest.as_bytes())?)
     }
 
     /// Whether `off` is a valid string offset, without scanning the string: the section is
@@ -328,22 +328,6 @@ impl<'a> Btf<'a> {
             _ => None,
         }
     }
-}
-
-/// Position of the first NUL, eight bytes at a time (names are hot in every emitter).
-fn nul_pos(b: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let zero = w.wrapping_sub(LO) & !w & HI;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == 0).map(|p| i + p)
 }
 
 #[cfg(test)]

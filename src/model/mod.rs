@@ -1,7 +1,5 @@
 //! What an object declares, decided once before any text is written: the skeleton model
-//! (maps, programs, data sections with libbpf's names), the package.json model, and the C
-//! type names package.json uses.
+//! (maps, programs, data sections with libbpf's names) and the package.json model.
 
-pub mod ctype;
 pub mod package;
 pub mod skeleton;

@@ -16,6 +16,7 @@ use std::fmt::Write;
 use std::sync::{Mutex, OnceLock};
 
 use crate::btf::{Btf, Kind, Ty};
+use crate::emit::cdecl::Nest;
 
 use names::Names;
 use order::Orderer;
@@ -193,7 +194,7 @@ pub(super) struct Dumper<'b, 'a> {
     planner: Planner<'b, 'a>,
     out: String,
     /// Declarator chains: each `write_decl` works above the part its callers use.
-    chain: Vec<decl::Link<'b>>,
+    chain: Vec<crate::emit::cdecl::Link<'b>>,
     /// A typedef's decided name while its declarator is written.
     scratch: String,
 }
@@ -203,11 +204,9 @@ fn push_name(out: &mut String, names: &Names, t: Ty<'_>) {
     out.push_str(t.name());
     if let Some(n) = names.suffix(t.id) {
         out.push_str("___");
-        decl::push_num(out, u64::from(n));
+        crate::emit::cdecl::push_num(out, n);
     }
 }
-
-const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 impl<'b, 'a> Dumper<'b, 'a> {
     fn new(btf: &'b Btf<'a>, names: &'b Names, aligns: &'b Aligns) -> Self {
@@ -226,11 +225,11 @@ impl<'b, 'a> Dumper<'b, 'a> {
             Item::Fwd(id) => self.write_fwd(id),
             Item::Typedef(id) => self.write_typedef(id),
             Item::Enum(id) => {
-                self.write_enum_def(id, 0);
+                self.write_enum_def(id, Nest::TOP);
                 self.out.push_str(";\n\n");
             }
             Item::Composite(id) => {
-                self.write_composite_def(id, 0);
+                self.write_composite_def(id, Nest::TOP);
                 self.out.push_str(";\n\n");
             }
         }
@@ -258,7 +257,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
         let mut name = std::mem::take(&mut self.scratch);
         name.clear();
         push_name(&mut name, self.names, t);
-        self.write_decl(t.type_id(), &name, 0);
+        self.write_decl(t.type_id(), &name, Nest::TOP);
         self.scratch = name;
         self.out.push_str(";\n\n");
     }
@@ -269,11 +268,6 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     fn indent(&mut self, lvl: u32) {
-        if let Some(tabs) = TABS.get(..lvl as usize) {
-            return self.out.push_str(tabs);
-        }
-        for _ in 0..lvl {
-            self.out.push('\t');
-        }
+        crate::emit::cdecl::push_tabs(&mut self.out, lvl);
     }
 }
