@@ -28,7 +28,7 @@ impl<'b> Printer<'b> for Dumper<'b, '_> {
         &mut self.chain
     }
     fn looks_through(&self, typedef: u32) -> bool {
-        self.names.is_va_list(typedef)
+        self.names.is_transparent(typedef)
     }
     fn write_base(&mut self, _id: u32, base: Option<Ty<'b>>, at: Nest) {
         self.write_base(base, at)

@@ -7,7 +7,6 @@
 //! in pieces on two threads while they are still being scheduled.
 
 mod decl;
-mod names;
 mod order;
 mod pad;
 mod schedule;
@@ -18,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::btf::{Btf, Kind, Ty};
 use crate::emit::cdecl::Nest;
 
-use names::Names;
+use crate::model::names::{Names, Reserved};
 use order::Orderer;
 use pad::{Aligns, Planner};
 use schedule::Item;
@@ -82,7 +81,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let aligns = Aligns::new(btf);
     if btf.type_count() < PARALLEL_MIN_TYPES {
         let (queue, scratch) = order()?.into_queue();
-        let names = Names::decide(btf);
+        let names = Names::decide(btf, RESERVED);
         let mut d = Dumper::new(btf, &names, &aligns);
         // Writing to a String cannot fail; `out` errors are the caller's writer's.
         let _ = out.write_str(HEADER_START);
@@ -126,7 +125,13 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
             });
             send(piece);
         },
-        || Dumper::new(btf, names.get_or_init(|| Names::decide(btf)), &aligns),
+        || {
+            Dumper::new(
+                btf,
+                names.get_or_init(|| Names::decide(btf, RESERVED)),
+                &aligns,
+            )
+        },
         |d, piece: &Vec<Item>| {
             for &item in piece {
                 d.render(item);
@@ -157,6 +162,14 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let _ = out.write_str(HEADER_END);
     Ok(())
 }
+
+/// `__builtin_va_list` is clang's own and differs per target, so the header uses the BTF
+/// layout under a typedef of that name instead.
+const RESERVED: Reserved<'static> = Reserved {
+    typedefs: &["__builtin_va_list"],
+    idents: &[],
+    tags: &[],
+};
 
 /// Below this many types, threads cost more than they save.
 const PARALLEL_MIN_TYPES: u32 = 20_000;
@@ -250,7 +263,7 @@ impl<'b, 'a> Dumper<'b, 'a> {
 
     fn write_typedef(&mut self, id: u32) {
         let Some(t) = self.btf.ty(id) else { return };
-        if self.names.is_va_list(id) {
+        if self.names.is_transparent(id) {
             return;
         }
         self.out.push_str("typedef ");
