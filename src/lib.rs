@@ -19,5 +19,6 @@ pub mod elf;
 pub mod emit;
 pub mod layout;
 pub mod model;
+#[cfg(feature = "loader")]
 pub mod runner;
 pub mod util;

@@ -74,12 +74,24 @@ const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
 
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
+#[cfg(feature = "loader")]
 fn verify(args: Vec<OsString>) -> Result<()> {
     std::process::exit(ecc::runner::cli::main_verify(args[1..].to_vec()))
 }
 
+#[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
     std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec()))
+}
+
+#[cfg(not(feature = "loader"))]
+fn verify(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc verify` needs")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc run` needs")
 }
 
 fn main() -> ExitCode {
