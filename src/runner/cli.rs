@@ -163,8 +163,7 @@ pub fn main_run(args: Vec<OsString>) -> i32 {
 fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Result<i32, Error> {
     let input = read_input(&a.input)?;
     let assigns = {
-        let model =
-            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+        let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
         let usage = format!("ecc run {}", input.path.display());
