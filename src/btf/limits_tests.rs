@@ -1,11 +1,8 @@
 //! Validation's per-type facts: resolved sizes and nesting depth, and the blobs rejected for
 //! exceeding `u32::MAX` bytes or `MAX_NESTING` levels.
 
-#[path = "../../tests/common/btf_builder.rs"]
-mod builder;
-
+use super::tests::builder::{Builder, SIGNED};
 use super::{Btf, MAX_NESTING};
-use builder::{Builder, SIGNED};
 
 #[test]
 fn sizes_resolve_through_typedefs_modifiers_arrays_and_vars() {
