@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::btf::Btf;
+use crate::emit::cdecl::push_num;
 use crate::layout::{
     self, is_cxx_keyword, EnumDef, Field, FieldType, Item, Layout, Record, Scalar, Selection,
     Typedef,
@@ -457,23 +458,6 @@ impl Writer {
 fn push_indent(out: &mut String, depth: usize) {
     for _ in 0..depth {
         out.push_str(INDENT);
-    }
-}
-
-/// Decimal digits without the formatting machinery: the vmlinux header has ~10^5 numbers.
-fn push_num(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
     }
 }
 
