@@ -668,7 +668,7 @@ static_assert(offsetof(struct event, when) == 17, \"Offset of event.when is not 
             "0 -300 (-2147483647 - 1) 4294967295U 1099511627776LL (-9223372036854775807LL - 1) 18446744073709551615ULL "
         );
         let mut n = String::new();
-        for v in [0, 7, 10, 4_294_967_295] {
+        for v in [0u32, 7, 10, 4_294_967_295] {
             push_num(&mut n, v);
             n.push(',');
         }
