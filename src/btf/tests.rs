@@ -2,7 +2,7 @@
 //! `ext`, malformed blobs and the byte offsets their errors point at in `malformed`.
 
 #[path = "../../tests/common/btf_builder.rs"]
-mod builder;
+pub(super) mod builder;
 mod ext;
 mod malformed;
 
