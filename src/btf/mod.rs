@@ -351,7 +351,7 @@ impl<'a> Btf<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod limits_tests;

@@ -2,7 +2,7 @@
 //! `ext`, malformed blobs and the byte offsets their errors point at in `malformed`.
 
 #[path = "../../tests/common/btf_builder.rs"]
-pub(super) mod builder;
+pub(crate) mod builder;
 mod ext;
 mod malformed;
 

@@ -520,13 +520,9 @@ fn package_base<'b>(p: &mut Owned<'b, '_>, id: u32, t: Option<Ty<'b>>, at: Nest)
 }
 
 #[cfg(test)]
-#[path = "../../tests/common/btf_builder.rs"]
-mod builder;
-
-#[cfg(test)]
 mod tests {
-    use super::builder::{Builder, CHAR, SIGNED};
     use super::{skeleton_var, type_name};
+    use crate::btf::tests::builder::{Builder, CHAR, SIGNED};
     use crate::btf::Btf;
 
     /// The same declarators in the package.json and skeleton spellings (`format c`'s is

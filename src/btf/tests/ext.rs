@@ -118,34 +118,32 @@ fn ext_err(d: &[u8]) -> Error {
 fn btf_ext_errors_have_offsets() {
     let good = btf_ext(&[(5, vec![[0, 7]])], &[], &[]);
     assert_err(ext_err(&good[..7]), 0, "too short");
-    let mut bad = good.clone();
-    bad[0] = 0x12;
-    assert_err(ext_err(&bad), 0, "magic");
-    let mut swapped = good.clone();
-    swapped.swap(0, 1);
-    assert_err(ext_err(&swapped), 0, "byte-swapped");
-    let mut bad = good.clone();
-    put_u32(&mut bad, 4, 8);
-    assert_err(ext_err(&bad), 4, "header length");
-    // func_info length runs past the end.
-    let mut bad = good.clone();
-    put_u32(&mut bad, 12, 1000);
-    assert_err(ext_err(&bad), 8, "func_info is out of bounds");
-    // line_info offset overflows.
-    let mut bad = good.clone();
-    put_u32(&mut bad, 16, u32::MAX);
-    put_u32(&mut bad, 20, 4);
-    assert_err(ext_err(&bad), 16, "line_info is out of bounds");
-    // Record size smaller than a func_info: reported at the table start (the header end).
-    let mut bad = good.clone();
-    put_u32(&mut bad, 32, 4);
-    assert_err(ext_err(&bad), 32, "bad record size");
-    // Record count larger than the table: at the count field.
-    let mut bad = good.clone();
-    put_u32(&mut bad, 32 + 8, 3);
-    assert_err(ext_err(&bad), 32 + 8, "bad record count");
-    // A zero-count group is malformed too.
-    let mut bad = good.clone();
-    put_u32(&mut bad, 32 + 8, 0);
-    assert_err(ext_err(&bad), 32 + 8, "bad record count");
+    // A wrong magic, then the right one in the other byte order.
+    let magic = u16::from_le_bytes([good[0], good[1]]);
+    for (word, msg) in [(0x1234, "magic"), (magic.swap_bytes(), "byte-swapped")] {
+        let mut bad = good.clone();
+        bad[..2].copy_from_slice(&u16::to_le_bytes(word));
+        assert_err(ext_err(&bad), 0, msg);
+    }
+    // (patched words, where the error points, what it says)
+    let cases: [(&[(usize, u32)], usize, &str); 6] = [
+        (&[(4, 8)], 4, "header length"),
+        // func_info length runs past the end.
+        (&[(12, 1000)], 8, "func_info is out of bounds"),
+        // line_info offset overflows.
+        (&[(16, u32::MAX), (20, 4)], 16, "line_info is out of bounds"),
+        // Record size smaller than a func_info: reported at the table start (the header end).
+        (&[(32, 4)], 32, "bad record size"),
+        // Record count larger than the table: at the count field.
+        (&[(32 + 8, 3)], 32 + 8, "bad record count"),
+        // A zero-count group is malformed too.
+        (&[(32 + 8, 0)], 32 + 8, "bad record count"),
+    ];
+    for (words, offset, msg) in cases {
+        let mut bad = good.clone();
+        for &(at, v) in words {
+            put_u32(&mut bad, at, v);
+        }
+        assert_err(ext_err(&bad), offset, msg);
+    }
 }
