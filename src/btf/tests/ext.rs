@@ -126,7 +126,8 @@ fn btf_ext_errors_have_offsets() {
         assert_err(ext_err(&bad), 0, msg);
     }
     // (patched words, where the error points, what it says)
-    let cases: [(&[(usize, u32)], usize, &str); 6] = [
+    type Case = (&'static [(usize, u32)], usize, &'static str);
+    let cases: [Case; 6] = [
         (&[(4, 8)], 4, "header length"),
         // func_info length runs past the end.
         (&[(12, 1000)], 8, "func_info is out of bounds"),
