@@ -19,5 +19,8 @@ pub mod elf;
 pub mod emit;
 pub mod layout;
 pub mod model;
+mod parse_error;
 pub mod runner;
 pub mod util;
+
+pub use parse_error::{ParseError, ParseErrorKind};

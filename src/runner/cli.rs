@@ -164,7 +164,7 @@ fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Resul
     let input = read_input(&a.input)?;
     let assigns = {
         let model =
-            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.with_cause()))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
         let usage = format!("ecc run {}", input.path.display());

@@ -169,7 +169,7 @@ impl<'b, 'a> EventPrinter<'b, 'a> {
 /// Everything but the kernel work, prepared and checked first so bad input fails before
 /// anything is loaded.
 pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Error> {
-    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.with_cause()))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
     let mut obj = open(input, opts.btf.as_deref())?;
