@@ -25,6 +25,9 @@ pub mod elf;
 pub mod emit;
 pub mod layout;
 pub mod model;
+mod parse_error;
 #[cfg(feature = "loader")]
 pub mod runner;
 pub mod util;
+
+pub use parse_error::{ParseError, ParseErrorKind};
