@@ -76,6 +76,9 @@ pub struct ProgMeta {
     pub attach: Option<String>,
     #[serde(default = "yes")]
     pub link: bool,
+    /// Doc tags such as `@ifindex`, `@xdpopts`, `@tchook`, `@tcopts`, `@flags`.
+    #[serde(flatten)]
+    pub tags: serde_json::Map<String, serde_json::Value>,
 }
 
 fn yes() -> bool {
