@@ -207,8 +207,7 @@ fn run_main(
 ) -> Result<i32, Error> {
     let input = read_input(&a.input)?;
     let assigns = {
-        let model =
-            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+        let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
         let usage = format!("ecc run {}", input.path.display());

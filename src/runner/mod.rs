@@ -29,6 +29,24 @@ pub use input::{read_input, Input};
 pub enum Error {
     #[error("{path}: {msg}")]
     Input { path: String, msg: String },
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a BPF object or a package.json (line {}, column {}: {source})", .source.line(), .source.column())]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Object {
+        path: String,
+        #[source]
+        source: crate::elf::object::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {msg}")]
@@ -43,6 +61,14 @@ impl Error {
         Error::Input {
             path: path.display().to_string(),
             msg: msg.into(),
+        }
+    }
+
+    /// The object in `input` does not parse.
+    pub fn object(path: &Path, source: crate::elf::object::Error) -> Error {
+        Error::Object {
+            path: path.display().to_string(),
+            source,
         }
     }
 

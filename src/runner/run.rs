@@ -219,7 +219,7 @@ pub fn run(
     assigns: &[Assign],
     stop: &AtomicBool,
 ) -> Result<(), Error> {
-    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
     // Bound before loading, so a taken port fails before anything is attached.
