@@ -15,8 +15,10 @@
 
 pub mod btf;
 pub mod build;
+pub mod cli;
 pub mod elf;
 pub mod emit;
+pub mod init;
 pub mod layout;
 pub mod model;
 pub mod runner;
