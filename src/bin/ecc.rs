@@ -156,13 +156,8 @@ struct InitArgs {
 
 fn init(args: Vec<OsString>) -> Result<()> {
     let a: InitArgs = parse_sub("init", InitArgs::command(), args)?;
-    let files = ecc::init::create(&a.name, a.template).map_err(|e| match e {
-        ecc::init::Error::NotIdentifier(_)
-        | ecc::init::Error::Keyword(_)
-        | ecc::init::Error::Reserved(_)
-        | ecc::init::Error::NoName(_) => anyhow::Error::new(cli::Usage(e.to_string())),
-        e => anyhow::Error::new(e),
-    })?;
+    // A bad name is a failure like an existing path (exit 1): the arguments parsed.
+    let files = ecc::init::create(&a.name, a.template)?;
     println!("created {}/ with:", a.name.display());
     for f in files {
         println!("  {}", f.display());

@@ -30,37 +30,13 @@ struct {
 	__type(value, struct hist);
 } lifetimes SEC(".maps");
 
-/* Declared last: `ecc run` prints the last ring buffer or @sample map, so it prints
- * these events. Move `lifetimes` below it to have the histogram printed instead. */
+/* `ecc run` prints the last ring buffer or @sample map in the object, and clang places
+ * maps in the order the code first uses them: handle_exec, which uses `events`, comes
+ * last so that events are printed. Put it first to have the histogram printed instead. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
-
-SEC("tp/sched/sched_process_exec")
-int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	pid_t pid = bpf_get_current_pid_tgid() >> 32;
-	pid_t ppid = BPF_CORE_READ(task, real_parent, tgid);
-	unsigned int fname_off = ctx->__data_loc_filename & 0xFFFF;
-	u64 ts = bpf_ktime_get_ns();
-	struct event *e;
-
-	if (targ_ppid && ppid != targ_ppid)
-		return 0;
-	bpf_map_update_elem(&start, &pid, &ts, BPF_ANY);
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
-		return 0;
-	e->pid = pid;
-	e->ppid = ppid;
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	bpf_probe_read_str(&e->filename, sizeof(e->filename), (void *)ctx + fname_off);
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
 
 /* floor(log2(v)), 0 for v == 0 */
 static __always_inline u32 log2_u64(u64 v)
@@ -104,5 +80,30 @@ int handle_exit(void *ctx)
 	if (slot >= MAX_SLOTS)
 		slot = MAX_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exec")
+int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	pid_t pid = bpf_get_current_pid_tgid() >> 32;
+	pid_t ppid = BPF_CORE_READ(task, real_parent, tgid);
+	unsigned int fname_off = ctx->__data_loc_filename & 0xFFFF;
+	u64 ts = bpf_ktime_get_ns();
+	struct event *e;
+
+	if (targ_ppid && ppid != targ_ppid)
+		return 0;
+	bpf_map_update_elem(&start, &pid, &ts, BPF_ANY);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = pid;
+	e->ppid = ppid;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	bpf_probe_read_str(&e->filename, sizeof(e->filename), (void *)ctx + fname_off);
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
