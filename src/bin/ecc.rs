@@ -99,7 +99,7 @@ const SUBCOMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "run",
-        run: run,
+        run,
         command: ecc::runner::cli::run_command,
     },
     Subcommand {
@@ -437,4 +437,32 @@ fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
         log(&format!("wrote {}", p.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        root_command().debug_assert();
+    }
+
+    #[test]
+    fn clang_flags_keep_their_order_with_a_and_dashdash() {
+        let (ours, clang) = split_clang_args(&os(&[
+            "ecc", "-DA", "-o", "-Dout", "-a", "-X -Y", "x.bpf.c", "-I", "inc", "-O2", "h.h",
+            "-Wall", "-a-Z", "--", "-o", "last",
+        ]))
+        .unwrap();
+        assert_eq!(ours, os(&["ecc", "-o", "-Dout", "x.bpf.c", "h.h"]));
+        assert_eq!(
+            clang,
+            ["-DA", "-X", "-Y", "-I", "inc", "-O2", "-Wall", "-Z", "-o", "last"]
+        );
+    }
 }

@@ -391,3 +391,19 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
         .context("writing to stdout")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clap_description_covers_every_command() {
+        let cmd = command();
+        cmd.clone().debug_assert();
+        for (path, _) in COMMANDS {
+            let obj = cmd.find_subcommand(path[0]).expect(path[0]);
+            assert!(obj.find_subcommand(path[1]).is_some(), "{path:?}");
+            assert!(OBJECTS.iter().any(|(o, _)| *o == path[0]), "{path:?}");
+        }
+    }
+}
