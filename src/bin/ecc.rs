@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "loader")]
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
@@ -95,12 +96,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "verify",
         run: verify,
-        command: ecc::runner::cli::verify_command,
+        command: verify_command,
     },
     Subcommand {
         name: "run",
         run,
-        command: ecc::runner::cli::run_command,
+        command: run_command,
     },
     Subcommand {
         name: "help",
@@ -169,13 +170,16 @@ fn init(args: Vec<OsString>) -> Result<()> {
 
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status.
+#[cfg(feature = "loader")]
 fn verify(args: Vec<OsString>) -> Result<()> {
     exit_status(ecc::runner::cli::main_verify(args))
 }
 
 /// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
+#[cfg(feature = "loader")]
 static STOP: AtomicBool = AtomicBool::new(false);
 
+#[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, &STOP)?;
@@ -188,6 +192,7 @@ fn run(args: Vec<OsString>) -> Result<()> {
 }
 
 /// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.
+#[cfg(feature = "loader")]
 fn mount_tracefs() -> std::io::Result<()> {
     // SAFETY: all pointers are NUL-terminated static strings; data may be NULL.
     let rc = unsafe {
@@ -205,11 +210,36 @@ fn mount_tracefs() -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "loader")]
 fn exit_status(code: i32) -> Result<()> {
     match code {
         0 => Ok(()),
         c => Err(cli::Exit(c).into()),
     }
+}
+
+#[cfg(not(feature = "loader"))]
+fn verify(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc verify` needs")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc run` needs")
+}
+
+/// The runner's command lines, for help, completions and man pages.
+#[cfg(feature = "loader")]
+use ecc::runner::cli::{run_command, verify_command};
+
+#[cfg(not(feature = "loader"))]
+fn verify_command() -> clap::Command {
+    clap::Command::new("ecc verify").about("Verify a package (needs the `loader` feature)")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run_command() -> clap::Command {
+    clap::Command::new("ecc run").about("Run a package (needs the `loader` feature)")
 }
 
 #[derive(Parser, Debug)]
