@@ -219,7 +219,18 @@ fn run_main(
             .map_err(|m| Error::input(&input.path, m))?;
         misplaced_runner_options(program, &specs)?;
         let usage = format!("ecc run {}", input.path.display());
-        match options::parse(&model.btf, &input.obj_name, &usage, &specs, program) {
+        let about = input
+            .meta
+            .as_ref()
+            .and_then(|m| about(m.bpf_skel.doc.as_ref()?));
+        match options::parse(
+            &model.btf,
+            &input.obj_name,
+            &usage,
+            about.as_deref(),
+            &specs,
+            program,
+        ) {
             Ok(assigns) => assigns,
             Err(ParseError::Clap(e)) => return Ok(cli::clap_exit("ecc run", &e)),
             Err(ParseError::Value(m)) => return Err(Error::Usage(m)),
@@ -286,6 +297,24 @@ fn misplaced_runner_options(program: &[String], specs: &[options::OptSpec]) -> R
         )));
     }
     Ok(())
+}
+
+/// The program's description for `-h`: `@brief` (with `@version`), then `@details`.
+fn about(doc: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let text = |k: &str| match doc.get(k)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    let mut s = text("brief").unwrap_or_default();
+    if let Some(v) = text("version") {
+        s.push_str(&format!(" (version {v})"));
+    }
+    if let Some(d) = text("details") {
+        s.push_str(&format!("\n\n{d}"));
+    }
+    let s = s.trim().to_string();
+    (!s.is_empty()).then_some(s)
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub struct Skel {
     #[serde(default)]
     pub progs: Option<Vec<ProgMeta>>,
     pub data_sections: Vec<DataSectionMeta>,
+    /// `@brief`, `@details`, `@version`, … from the LICENSE doc comment.
+    #[serde(default)]
+    pub doc: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
