@@ -178,11 +178,8 @@ fn bad_packages_are_reported() {
         .contains("'ghost' of .rodata is not in the object"));
     let bad_default = meta(serde_json::json!([]));
     let mut bd = bad_default.clone();
-    bd.bpf_skel.data_sections[0].variables[4]
-        .cmdarg
-        .as_mut()
-        .unwrap()
-        .default = Some(serde_json::json!("many"));
+    bd.bpf_skel.data_sections[0].variables[4].extra["cmdarg"]["default"] =
+        serde_json::json!("many");
     assert!(specs(&obj, Some(&bd))
         .unwrap_err()
         .contains("default 'many'"));

@@ -90,7 +90,7 @@ pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, 
     let sample_of = |name: &str| {
         meta.and_then(|m| m.bpf_skel.maps.as_ref())
             .and_then(|maps| maps.iter().find(|m| m.name == name))
-            .and_then(|m| m.sample.clone())
+            .and_then(|m| m.sample().ok().flatten())
     };
     let chosen = model.maps.iter().rev().find(|m| {
         matches!(
