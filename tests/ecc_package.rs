@@ -49,6 +49,14 @@ fn snapshot(name: &str, header: Option<&str>) {
         package["meta"], skel,
         "package.json's meta is the .skel.json"
     );
+    // The runner reads packages with the model ecc writes them with: nothing is lost.
+    let read: ecc::model::package::Package =
+        serde_json::from_str(&package_text).expect("the package model reads package.json");
+    assert_eq!(
+        ecc::model::package::to_json(&read),
+        package_text,
+        "{name}: package.json round-trips through the one package model"
+    );
     // The .skel.json text is the snapshotted package's meta, so it needs no snapshot of its own.
     assert_eq!(
         meta_text(&package_text),

@@ -2,24 +2,26 @@
 //! because the runtime decodes samples with the first one) and then looked up in the BTF of the
 //! compiled object.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::btf::{Btf, Kind};
 use crate::emit::cdecl;
 
 /// One struct the runtime may decode, as package.json's `export_types` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportType {
     pub name: String,
+    #[serde(default)]
     pub size: u32,
     pub type_id: u32,
+    #[serde(default)]
     pub members: Vec<ExportMember>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportMember {
     pub name: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub ty: String,
 }
 

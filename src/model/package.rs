@@ -1,11 +1,13 @@
-//! The eunomia package (package.json) and its meta (`<name>.skel.json`): a serde model whose
-//! field order is the key order, built from the stripped object, the doc comments and the
-//! export types. See shared/spec/package-json.md for what the runtime expects.
+//! The eunomia package (package.json) and its meta (`<name>.skel.json`): one serde model,
+//! written by `ecc` (field order is the key order) and read back by the runner (keys other
+//! tools may leave out have defaults; unknown keys are kept in `extra`). Built from the
+//! stripped object, the doc comments and the export types. See shared/spec/package-json.md
+//! for what the runtime expects.
 
 use std::io::Write as _;
 
 use base64::Engine as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::build::doc::{Doc, Docs};
@@ -13,7 +15,7 @@ use crate::build::export::ExportType;
 use crate::elf::object::{DataKind, Object};
 
 /// package.json.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Package {
     /// base64 (standard, padded) of the zlib-compressed object.
     pub bpf_object: String,
@@ -22,67 +24,169 @@ pub struct Package {
 }
 
 /// The meta part, also written alone as `<name>.skel.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Meta {
     pub bpf_skel: BpfSkel,
+    #[serde(default)]
     pub export_types: Vec<ExportType>,
+    #[serde(default)]
     pub eunomia_version: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BpfSkel {
     pub obj_name: String,
-    pub maps: Vec<MapMeta>,
-    pub progs: Vec<ProgMeta>,
+    /// `ecc` always writes the lists; a package without them (or with `null`) attaches all
+    /// programs.
+    #[serde(default)]
+    pub maps: Option<Vec<MapMeta>>,
+    #[serde(default)]
+    pub progs: Option<Vec<ProgMeta>>,
     pub data_sections: Vec<DataSectionMeta>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<Map<String, Value>>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MapMeta {
     pub name: String,
+    #[serde(default)]
     pub ident: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mmaped: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Other `@key` doc tags (`@sample`, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProgMeta {
     pub name: String,
+    #[serde(default)]
     pub attach: String,
+    #[serde(default = "yes")]
     pub link: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Attach options and other doc tags (`@tchook`, `@xdpopts`, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DataSectionMeta {
     pub name: String,
+    #[serde(default)]
     pub variables: Vec<VariableMeta>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VariableMeta {
     pub name: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub ty: String,
     /// Byte offset in the section, from the ELF symbol table (BTF has 0 in a `.o`).
+    #[serde(default)]
     pub offset: u32,
+    #[serde(default)]
     pub size: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `@cmdarg`, `@value` and other doc tags.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `@sample` on a map: print it every `interval` ms instead of polling events.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SampleMeta {
+    #[serde(default = "default_interval")]
+    pub interval: u64,
+    #[serde(rename = "type", default = "default_sample_type")]
+    pub kind: String,
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    #[serde(default)]
+    pub clear_map: bool,
+}
+
+fn default_interval() -> u64 {
+    1000
+}
+fn default_sample_type() -> String {
+    "log2_hist".into()
+}
+fn default_unit() -> String {
+    "(unit)".into()
+}
+
+/// `@cmdarg` on a variable: how `ecc run` offers it as a command-line option.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CmdArg {
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub short: Option<String>,
+    #[serde(default)]
+    pub long: Option<String>,
+    #[serde(default)]
+    pub help: Option<String>,
+}
+
+/// A doc tag read as `T`; `None` when absent.
+fn tag<T: serde::de::DeserializeOwned>(
+    extra: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, serde_json::Error> {
+    extra
+        .get(key)
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+}
+
+impl MapMeta {
+    /// The map's `@sample` tag.
+    pub fn sample(&self) -> Result<Option<SampleMeta>, serde_json::Error> {
+        tag(&self.extra, "sample")
+    }
+}
+
+impl VariableMeta {
+    /// The variable's `@cmdarg` tag.
+    pub fn cmdarg(&self) -> Result<Option<CmdArg>, serde_json::Error> {
+        tag(&self.extra, "cmdarg")
+    }
+
+    /// The variable's `@value` tag (its default on the command line).
+    pub fn value(&self) -> Option<&Value> {
+        self.extra.get("value")
+    }
+}
+
+impl Meta {
+    /// Checks the tags the runner reads, so that a bad one is found when the package is read.
+    pub fn check(&self) -> Result<(), String> {
+        for m in self.bpf_skel.maps.iter().flatten() {
+            m.sample()
+                .map_err(|e| format!("map {}: bad sample: {e}", m.name))?;
+        }
+        for v in self
+            .bpf_skel
+            .data_sections
+            .iter()
+            .flat_map(|d| &d.variables)
+        {
+            v.cmdarg()
+                .map_err(|e| format!("variable {}: bad cmdarg: {e}", v.name))?;
+        }
+        Ok(())
+    }
 }
 
 /// The version written as `eunomia_version`.
@@ -280,8 +384,8 @@ pub fn build_meta(
     let meta = Meta {
         bpf_skel: BpfSkel {
             obj_name: obj_name.to_string(),
-            maps,
-            progs,
+            maps: Some(maps),
+            progs: Some(progs),
             data_sections,
             doc,
         },

@@ -1,139 +1,19 @@
-//! The loader's inputs: a package.json (the eunomia package format) or a bare `X.bpf.o`.
-//!
-//! Only the keys the loader reads are modelled; everything else in a package is ignored, as
-//! the eunomia runtime ignores it.
+//! The loader's inputs: a package.json (read with `model::package`, the model `ecc` writes)
+//! or a bare `X.bpf.o`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use serde::Deserialize;
 
 use super::Error;
 use crate::elf::object::is_elf;
 
-/// A package as the loader sees it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Package {
-    pub bpf_object: String,
-    pub bpf_object_size: usize,
-    pub meta: Meta,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Meta {
-    pub bpf_skel: Skel,
-    #[serde(default)]
-    pub export_types: Vec<ExportType>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Skel {
-    pub obj_name: String,
-    #[serde(default)]
-    pub maps: Option<Vec<MapMeta>>,
-    #[serde(default)]
-    pub progs: Option<Vec<ProgMeta>>,
-    pub data_sections: Vec<DataSectionMeta>,
-    /// `@brief`, `@details`, `@version`, … from the LICENSE doc comment.
-    #[serde(default)]
-    pub doc: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MapMeta {
-    pub name: String,
-    #[serde(default)]
-    pub ident: Option<String>,
-    #[serde(default)]
-    pub sample: Option<SampleMeta>,
-}
-
-/// `@sample` on a map: print it every `interval` ms instead of polling events.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SampleMeta {
-    #[serde(default = "default_interval")]
-    pub interval: u64,
-    #[serde(rename = "type", default = "default_sample_type")]
-    pub kind: String,
-    #[serde(default = "default_unit")]
-    pub unit: String,
-    #[serde(default)]
-    pub clear_map: bool,
-}
-
-fn default_interval() -> u64 {
-    1000
-}
-fn default_sample_type() -> String {
-    "log2_hist".into()
-}
-fn default_unit() -> String {
-    "(unit)".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ProgMeta {
-    pub name: String,
-    #[serde(default)]
-    pub attach: Option<String>,
-    #[serde(default = "yes")]
-    pub link: bool,
-    /// Doc tags such as `@ifindex`, `@xdpopts`, `@tchook`, `@tcopts`, `@flags`.
-    #[serde(flatten)]
-    pub tags: serde_json::Map<String, serde_json::Value>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DataSectionMeta {
-    pub name: String,
-    #[serde(default)]
-    pub variables: Vec<VarMeta>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct VarMeta {
-    pub name: String,
-    #[serde(rename = "type", default)]
-    pub ty: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub cmdarg: Option<CmdArg>,
-    #[serde(default)]
-    pub value: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct CmdArg {
-    #[serde(default)]
-    pub default: Option<serde_json::Value>,
-    #[serde(default)]
-    pub short: Option<String>,
-    #[serde(default)]
-    pub long: Option<String>,
-    #[serde(default)]
-    pub help: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ExportType {
-    pub name: String,
-    #[serde(default)]
-    pub size: Option<u64>,
-    pub type_id: u32,
-    #[serde(default)]
-    pub members: Vec<ExportMember>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ExportMember {
-    pub name: String,
-}
+pub use crate::build::export::{ExportMember, ExportType};
+pub use crate::model::package::{
+    BpfSkel as Skel, CmdArg, DataSectionMeta, MapMeta, Meta, Package, ProgMeta, SampleMeta,
+    VariableMeta as VarMeta,
+};
 
 /// What `verify` and `run` work on: the ELF bytes, the name libbpf opens them under and,
 /// for a package, its metadata.
@@ -163,6 +43,7 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
         path: path.display().to_string(),
         source,
     })?;
+    pkg.meta.check().map_err(|msg| Error::input(path, msg))?;
     let elf = unpack_object(&pkg).map_err(|msg| Error::input(path, msg))?;
     Ok(Input {
         path: path.to_path_buf(),
@@ -269,11 +150,13 @@ mod tests {
         }))
         .unwrap();
         let maps = m.bpf_skel.maps.unwrap();
-        assert_eq!(maps[0].sample.as_ref().unwrap().interval, 500);
-        assert_eq!(maps[0].sample.as_ref().unwrap().unit, "usecs");
-        assert!(maps[1].sample.is_none());
+        let sample = maps[0].sample().unwrap().unwrap();
+        assert_eq!((sample.interval, sample.unit.as_str()), (500, "usecs"));
+        assert!(maps[1].sample().unwrap().is_none());
         let v = &m.bpf_skel.data_sections[0].variables[0];
-        assert_eq!(v.cmdarg.as_ref().unwrap().short.as_deref(), Some("p"));
+        assert_eq!(v.cmdarg().unwrap().unwrap().short.as_deref(), Some("p"));
+        // Keys the runner does not read are kept.
+        assert_eq!(v.extra["unknown"], 1);
         assert_eq!(m.export_types[0].type_id, 3);
     }
 }

@@ -109,7 +109,7 @@ fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<Op
     let Some(is_flag) = encodable(&model.btf, var.type_id) else {
         return Ok(None);
     };
-    let cmd = v.cmdarg.clone().unwrap_or_default();
+    let cmd = v.cmdarg().ok().flatten().unwrap_or_default();
     let short = match cmd.short.as_deref() {
         None | Some("") => None,
         Some(s) => {
@@ -128,7 +128,7 @@ fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<Op
     let default = cmd
         .default
         .as_ref()
-        .or(v.value.as_ref())
+        .or(v.value())
         .map(json_text)
         .transpose()
         .map_err(|e| format!("variable '{}': {e}", v.name))?;

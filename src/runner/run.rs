@@ -100,7 +100,7 @@ pub enum Export {
 /// The runtime's rule: the last map that is a ring buffer, a perf event array or has
 /// `@sample` metadata; samples are decoded with `export_types[0]`.
 pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, String> {
-    let sample_of = |name: &str| sample_meta(meta, name).cloned();
+    let sample_of = |name: &str| sample_meta(meta, name);
     let chosen = model.maps.iter().rev().find(|m| {
         matches!(
             m.map_type,
@@ -263,7 +263,7 @@ pub fn run(
     let mut progs = Vec::new();
     for p in obj.progs() {
         let name = p.name().to_string_lossy().into_owned();
-        let tags = prog_meta(input.meta.as_ref(), &name).map(|m| &m.tags);
+        let tags = prog_meta(input.meta.as_ref(), &name).map(|m| &m.extra);
         let plan = attach::plan(
             p.prog_type(),
             tags.unwrap_or(&serde_json::Map::new()),
@@ -425,10 +425,10 @@ pub fn run(
 }
 
 /// A map's `@sample` metadata.
-fn sample_meta<'m>(meta: Option<&'m Meta>, name: &str) -> Option<&'m SampleMeta> {
+fn sample_meta(meta: Option<&Meta>, name: &str) -> Option<SampleMeta> {
     meta.and_then(|m| m.bpf_skel.maps.as_ref())
         .and_then(|maps| maps.iter().find(|m| m.name == name))
-        .and_then(|m| m.sample.as_ref())
+        .and_then(|m| m.sample().ok().flatten())
 }
 
 /// One program of the object and how it is to be attached.
