@@ -14,6 +14,7 @@
 //! `build::driver` runs the whole `ecc` compile.
 
 pub mod btf;
+pub mod btfgen;
 pub mod build;
 pub mod elf;
 pub mod emit;

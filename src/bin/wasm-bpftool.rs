@@ -1,6 +1,7 @@
 //! wasm-bpftool: a bpftool that knows Wasm. Follows bpftool's grammar:
 //!   wasm-bpftool [-j] [-B BASE] btf dump file FILE [format {raw|c}] [--type NAME]...
 //!   wasm-bpftool [-j] gen skeleton FILE [name NAME]
+//!   wasm-bpftool gen min_core_btf INPUT OUTPUT OBJECT [OBJECT...]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use ecc::util::fs::{read_input, Input};
 const USAGE: &str =
     "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
        wasm-bpftool [-j] gen skeleton FILE [name NAME]
+       wasm-bpftool gen min_core_btf INPUT OUTPUT OBJECT [OBJECT...]
 
   -j, --json        emit for Wasm guests (wasm32 layout headers, libbpf-wasm.h skeletons)
   -B, --base-btf    base BTF for split BTF (e.g. /sys/kernel/btf/vmlinux for a module)
@@ -51,6 +53,7 @@ type Handler = fn(&Opts, &[String]) -> Result<()>;
 const COMMANDS: &[(&[&str], Handler)] = &[
     (&["btf", "dump", "file"], do_btf_dump),
     (&["gen", "skeleton"], do_gen_skeleton),
+    (&["gen", "min_core_btf"], do_gen_min_core_btf),
 ];
 
 fn main() -> ExitCode {
@@ -206,4 +209,30 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
+}
+
+/// `gen min_core_btf`: the kernel BTF INPUT cut down to what the objects' CO-RE relocations
+/// need, written to OUTPUT as raw BTF.
+fn do_gen_min_core_btf(_opts: &Opts, rest: &[String]) -> Result<()> {
+    let [input, output, objects @ ..] = rest else {
+        bail!("gen min_core_btf: expected INPUT OUTPUT OBJECT [OBJECT...]");
+    };
+    if objects.is_empty() {
+        bail!("gen min_core_btf: expected INPUT OUTPUT OBJECT [OBJECT...]");
+    }
+    let data = read(input)?;
+    let kernel = load_btf(&data, None).with_context(|| input.to_string())?;
+    let datas = objects
+        .iter()
+        .map(|o| read(o))
+        .collect::<Result<Vec<_>>>()?;
+    let objs = objects
+        .iter()
+        .zip(&datas)
+        .map(|(p, d)| ecc::elf::object::Object::parse(d).with_context(|| p.to_string()))
+        .collect::<Result<Vec<_>>>()?;
+    let pairs: Vec<_> = objects.iter().map(String::as_str).zip(&objs).collect();
+    let out = ecc::btfgen::min_core_btf(&kernel, &pairs).with_context(|| input.to_string())?;
+    ecc::util::fs::write_atomic(Path::new(output), &out)
+        .with_context(|| format!("{output}: cannot write"))
 }
