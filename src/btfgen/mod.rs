@@ -8,6 +8,7 @@
 //! type relocations keep the type and everything it reaches, pointers included, but no
 //! struct members; enum relocations keep the enum. Output ids follow the kernel's order.
 
+pub mod archive;
 pub mod core;
 
 use std::collections::{HashMap, HashSet};
@@ -36,6 +37,16 @@ pub enum Error {
     Unsupported { id: u32, kind: &'static str },
     #[error(transparent)]
     Write(#[from] Overflow),
+    #[error(transparent)]
+    Archive(#[from] archive::Error),
+    #[error("{path}: {source}")]
+    KernelBtf {
+        path: String,
+        #[source]
+        source: crate::btf::Error,
+    },
+    #[error("{dir}: no kernel BTF for {arch} in BTFHub's layout (ID/VERSION_ID/{arch}/RELEASE.btf[.tar.xz])")]
+    EmptyArchive { dir: String, arch: String },
 }
 
 /// What is kept of one kernel BTF so far.
@@ -275,4 +286,55 @@ pub fn min_core_btf(kernel: &Btf<'_>, objects: &[(&str, &Object<'_>)]) -> Result
         m.add_object(path, obj)?;
     }
     m.finish()
+}
+
+/// `ecc --btfgen`: the package tar holding `package_json` and, for every kernel of the
+/// BTFHub archive `dir` built for `arch`, the minimal BTF the object needs there.
+pub fn package_tar(
+    obj_path: &str,
+    obj: &Object<'_>,
+    package_json: &[u8],
+    dir: &std::path::Path,
+    arch: &str,
+) -> Result<Vec<u8>, Error> {
+    let arch = archive::btfhub_arch(arch);
+    let kernels = archive::scan(dir, Some(arch))?;
+    if kernels.is_empty() {
+        return Err(Error::EmptyArchive {
+            dir: dir.display().to_string(),
+            arch: arch.to_string(),
+        });
+    }
+    let one = |path: &std::path::Path| -> Result<Vec<u8>, Error> {
+        let data = archive::read_kernel_btf(path)?;
+        let btf = Btf::parse(&data).map_err(|source| Error::KernelBtf {
+            path: path.display().to_string(),
+            source,
+        })?;
+        min_core_btf(&btf, &[(obj_path, obj)])
+    };
+    // Decompressing and parsing a kernel's BTF dominates; kernels are independent.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = kernels.len().div_ceil(workers);
+    let results: Vec<Result<Vec<u8>, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = kernels
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(|(_, p)| one(p)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut btfs = Vec::with_capacity(kernels.len());
+    for ((k, _), r) in kernels.iter().zip(results) {
+        btfs.push((k.clone(), r?));
+    }
+    if btfs.len() != kernels.len() {
+        return Err(Error::EmptyArchive {
+            dir: dir.display().to_string(),
+            arch: arch.to_string(),
+        });
+    }
+    Ok(archive::write_package_tar(package_json, &btfs))
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use super::kernel_btf::choose;
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
@@ -23,11 +24,14 @@ use crate::elf::object::Object;
     about = "Load every program of a package or BPF object into the kernel verifier"
 )]
 struct VerifyArgs {
-    /// package.json or X.bpf.o
+    /// package.json, a package tar from `ecc --btfgen`, or X.bpf.o
     input: PathBuf,
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// Relocate against the package tar's BTF for this kernel even if it has its own
+    #[arg(long)]
+    btf_from_package: bool,
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
@@ -49,7 +53,10 @@ struct RunArgs {
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
-    /// package.json or X.bpf.o
+    /// Relocate against the package tar's BTF for this kernel even if it has its own
+    #[arg(long)]
+    btf_from_package: bool,
+    /// package.json, a package tar from `ecc --btfgen`, or X.bpf.o
     input: PathBuf,
 }
 
@@ -69,7 +76,10 @@ pub fn main_verify(args: Vec<OsString>) -> i32 {
         Ok(a) => a,
         Err(e) => return clap_exit(&e),
     };
-    let report = read_input(&a.input).and_then(|input| verify(&input, a.btf.as_deref()));
+    let report = read_input(&a.input).and_then(|input| {
+        let btf = choose(&input, a.btf.clone(), a.btf_from_package)?;
+        verify(&input, btf.path())
+    });
     match report {
         Ok(r) => {
             print_report(&r, a.json);
@@ -174,10 +184,11 @@ fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Resul
             Err(ParseError::Value(m)) => return Err(Error::Usage(m)),
         }
     };
+    let btf = choose(&input, a.btf, a.btf_from_package)?;
     let opts = RunOpts {
         json: a.json,
         duration,
-        btf: a.btf,
+        btf: btf.path().map(PathBuf::from),
     };
     run(&input, &opts, &assigns)?;
     Ok(0)

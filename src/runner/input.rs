@@ -1,4 +1,5 @@
-//! The loader's inputs: a package.json (the eunomia package format) or a bare `X.bpf.o`.
+//! The loader's inputs: a package.json (the eunomia package format), a package tar from
+//! `ecc --btfgen` (package.json plus minimal kernel BTFs) or a bare `X.bpf.o`.
 //!
 //! Only the keys the loader reads are modelled; everything else in a package is ignored, as
 //! the eunomia runtime ignores it.
@@ -10,6 +11,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::Error;
+use crate::btfgen::archive::{self, KernelId};
 use crate::elf::object::is_elf;
 
 /// A package as the loader sees it.
@@ -137,6 +139,8 @@ pub struct Input {
     pub elf: Vec<u8>,
     pub obj_name: String,
     pub meta: Option<Meta>,
+    /// Minimal kernel BTFs by kernel, from a package tar (`ecc --btfgen`).
+    pub btfs: Vec<(KernelId, Vec<u8>)>,
 }
 
 /// Reads a package.json or a BPF object, telling them apart by the ELF magic.
@@ -148,8 +152,15 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
             elf: bytes,
             obj_name: obj_name_for(path),
             meta: None,
+            btfs: Vec::new(),
         });
     }
+    let (bytes, btfs) = if archive::is_tar(&bytes) {
+        let t = archive::read_package_tar(path, &bytes).map_err(|e| Error::Usage(e.to_string()))?;
+        (t.package_json, t.btfs)
+    } else {
+        (bytes, Vec::new())
+    };
     let pkg: Package = serde_json::from_slice(&bytes).map_err(|e| {
         Error::input(
             path,
@@ -166,6 +177,7 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
         elf,
         obj_name: pkg.meta.bpf_skel.obj_name.clone(),
         meta: Some(pkg.meta),
+        btfs,
     })
 }
 

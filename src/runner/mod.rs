@@ -9,6 +9,7 @@ pub mod cli;
 pub mod decode;
 pub mod hist;
 pub mod input;
+pub mod kernel_btf;
 pub mod options;
 pub mod run;
 mod sys;
