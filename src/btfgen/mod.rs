@@ -54,6 +54,17 @@ pub struct Minimizer<'k> {
     kernel: &'k Btf<'k>,
     types: Vec<bool>,
     members: HashSet<(u32, u32)>,
+    /// Kernel candidates by kind (ENUM64 filed as ENUM) and name without flavor, found in
+    /// one pass over the kernel for every name the objects ask for.
+    cands: HashMap<Kind, HashMap<String, Vec<u32>>>,
+}
+
+/// Enums of both widths are candidates for each other.
+fn kind_class(k: Kind) -> Kind {
+    match k {
+        Kind::Enum64 => Kind::Enum,
+        k => k,
+    }
 }
 
 impl<'k> Minimizer<'k> {
@@ -62,6 +73,72 @@ impl<'k> Minimizer<'k> {
             kernel,
             types: vec![false; kernel.type_count() as usize],
             members: HashSet::new(),
+            cands: HashMap::new(),
+        }
+    }
+
+    /// Finds the kernel candidates of every type the objects relocate against, in one
+    /// pass over the kernel's types instead of one per type.
+    pub fn prepare(&mut self, objects: &[(&str, &Object<'_>)]) {
+        let mut wanted: HashMap<Kind, HashMap<String, Vec<u32>>> = HashMap::new();
+        for (_, obj) in objects {
+            let Some(ext) = obj.ext else { continue };
+            for sec in ext.core_relo.sections() {
+                for r in sec.core_relos() {
+                    let Some(t) = obj.btf.ty(r.type_id) else {
+                        continue;
+                    };
+                    let name = t.name();
+                    let ess = &name[..core::essential_len(name)];
+                    wanted
+                        .entry(kind_class(t.kind()))
+                        .or_default()
+                        .entry(ess.to_string())
+                        .or_default();
+                }
+            }
+        }
+        // A bit per (length, first, last byte) of the wanted names: most kernel names miss
+        // it and skip hashing.
+        let sig = |s: &str| {
+            let b = s.as_bytes();
+            let (f, l) = (b.first().copied(), b.last().copied());
+            (b.len() * 31 + usize::from(f.unwrap_or(0)) * 7 + usize::from(l.unwrap_or(0))) & 0xffff
+        };
+        let mut filter = vec![0u64; 1024];
+        for n in wanted.values().flat_map(|m| m.keys()) {
+            filter[sig(n) / 64] |= 1 << (sig(n) % 64);
+        }
+        let k = self.kernel;
+        for id in k.ids() {
+            let Some(names) = k.kind_of(id).and_then(|c| wanted.get_mut(&kind_class(c))) else {
+                continue;
+            };
+            let name = k.ty(id).map_or("", |t| t.name());
+            let ess = &name[..core::essential_len(name)];
+            if ess.is_empty() || filter[sig(ess) / 64] >> (sig(ess) % 64) & 1 == 0 {
+                continue;
+            }
+            if let Some(v) = names.get_mut(ess) {
+                v.push(id);
+            }
+        }
+        self.cands = wanted;
+    }
+
+    /// `bpf_core_add_cands` for local type `id`, from the prepared index when it has it.
+    fn find_cands(&self, local: &Btf<'_>, id: u32) -> Result<Vec<u32>, String> {
+        let t = local
+            .ty(id)
+            .ok_or_else(|| format!("local type id {id} out of range"))?;
+        let name = t.name();
+        let found = self
+            .cands
+            .get(&kind_class(t.kind()))
+            .and_then(|m| m.get(&name[..core::essential_len(name)]));
+        match found {
+            Some(v) => Ok(v.clone()),
+            None => core::find_cands(local, id, self.kernel),
         }
     }
 
@@ -102,7 +179,7 @@ impl<'k> Minimizer<'k> {
                 let list = match cands.entry(r.type_id) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(core::find_cands(local, r.type_id, self.kernel).map_err(&fail)?)
+                        e.insert(self.find_cands(local, r.type_id).map_err(&fail)?)
                     }
                 };
                 let target = self.best_match(local, &spec, list).map_err(&fail)?;
@@ -282,6 +359,7 @@ impl<'k> Minimizer<'k> {
 /// `gen min_core_btf`: the minimal BTF of `kernel` for `objects` (path, parsed object).
 pub fn min_core_btf(kernel: &Btf<'_>, objects: &[(&str, &Object<'_>)]) -> Result<Vec<u8>, Error> {
     let mut m = Minimizer::new(kernel);
+    m.prepare(objects);
     for (path, obj) in objects {
         m.add_object(path, obj)?;
     }
