@@ -211,3 +211,38 @@ fn btfgen_errors_name_the_archive() {
         "partial output"
     );
 }
+
+#[test]
+fn bad_archives_and_tars_fail_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    let k = KernelId::from_path("ubuntu/20.04/x86_64/5.4.0-1-generic.btf").unwrap();
+    put(&hub, &k, "5.4.0-1-generic.btf.tar.xz", b"not xz at all");
+    let out = dir.path().join("out");
+    let o = ecc()
+        .args(["--btfgen", "--target-arch", "x86", "--btfhub-archive"])
+        .arg(&hub)
+        .arg(testdata("btfgen.bpf.c"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("5.4.0-1-generic.btf.tar.xz"), "{t}");
+    assert!(!out.join("package.json").exists(), "partial output");
+
+    let mut bad = archive::write_package_tar(b"{}", &[]);
+    bad[600] ^= 0xff;
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, &bad[..1024]).unwrap();
+    for sub in ["verify", "run"] {
+        let o = run_ecc(&[sub, junk.to_str().unwrap()]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{sub}: {t}");
+        assert!(
+            t.contains("junk.tar") && t.trim().lines().count() == 1,
+            "{sub}: {t}"
+        );
+    }
+}
