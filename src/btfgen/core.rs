@@ -361,6 +361,115 @@ fn types_compat(lb: &Btf<'_>, lid: u32, tb: &Btf<'_>, tid: u32, level: i32) -> R
     Err("type nesting too deep".into())
 }
 
+/// `bpf_core_names_match`: both anonymous, or equal without flavor suffixes.
+fn names_match(ln: &str, tn: &str) -> bool {
+    if tn.is_empty() {
+        return ln.is_empty();
+    }
+    let (ll, tl) = (essential_len(ln), essential_len(tn));
+    ll == tl && ln.as_bytes()[..ll] == tn.as_bytes()[..tl]
+}
+
+/// `__bpf_core_types_match`, for TYPE_MATCHES relocations: names, kinds, sizes and
+/// signedness agree, every local member or enumerator has a namesake that matches in turn;
+/// behind a pointer, a struct and a forward declaration of it match.
+fn types_match(
+    lb: &Btf<'_>,
+    lid: u32,
+    tb: &Btf<'_>,
+    tid: u32,
+    mut behind_ptr: bool,
+    level: i32,
+) -> Result<bool, Fail> {
+    if level <= 0 {
+        return Err("types nest too deep to match".into());
+    }
+    let (mut lid, mut tid) = (lid, tid);
+    for _ in 0..32 {
+        let (_, lt) = skip(lb, lid)?;
+        let (_, tt) = skip(tb, tid)?;
+        if !names_match(lt.name(), tt.name()) {
+            return Ok(false);
+        }
+        let (lk, tk) = (lt.kind(), tt.kind());
+        let same = lk == tk;
+        match lk {
+            Kind::Void => return Ok(same),
+            Kind::Fwd => {
+                let lf = lt.kind_flag();
+                return Ok(if same {
+                    lf == tt.kind_flag()
+                } else {
+                    behind_ptr && (tk == Kind::Struct && !lf || tk == Kind::Union && lf)
+                });
+            }
+            Kind::Enum | Kind::Enum64 => {
+                if !is_any_enum(tk) || lt.size() != tt.size() || lt.vlen() > tt.vlen() {
+                    return Ok(false);
+                }
+                let ok = lt
+                    .enum_values()
+                    .all(|lv| tt.enum_values().any(|tv| names_match(lv.name, tv.name)));
+                return Ok(ok);
+            }
+            Kind::Struct | Kind::Union => {
+                if behind_ptr {
+                    return Ok(same || tk == Kind::Fwd && (lk == Kind::Union) == tt.kind_flag());
+                }
+                if !same || lt.vlen() > tt.vlen() {
+                    return Ok(false);
+                }
+                for lm in lt.members() {
+                    let mut matched = false;
+                    for tm in tt.members() {
+                        if names_match(lm.name, tm.name)
+                            && types_match(lb, lm.type_id, tb, tm.type_id, behind_ptr, level - 1)?
+                        {
+                            matched = true;
+                            break;
+                        }
+                    }
+                    if !matched {
+                        return Ok(false);
+                    }
+                }
+                return Ok(true);
+            }
+            Kind::Int => {
+                let sign = |t: &Ty<'_>| t.int().is_some_and(|i| i.is_signed());
+                return Ok(same && lt.size() == tt.size() && sign(&lt) == sign(&tt));
+            }
+            Kind::Ptr if same => {
+                behind_ptr = true;
+                (lid, tid) = (lt.type_id(), tt.type_id());
+            }
+            Kind::Array if same => {
+                let (la, ta) = (
+                    lt.array().unwrap_or_default(),
+                    tt.array().unwrap_or_default(),
+                );
+                if la.nelems != ta.nelems {
+                    return Ok(false);
+                }
+                (lid, tid) = (la.elem, ta.elem);
+            }
+            Kind::FuncProto if same => {
+                if lt.vlen() != tt.vlen() {
+                    return Ok(false);
+                }
+                for (lp, tp) in lt.param_types().zip(tt.param_types()) {
+                    if !types_match(lb, lp, tb, tp, behind_ptr, level - 1)? {
+                        return Ok(false);
+                    }
+                }
+                (lid, tid) = (lt.type_id(), tt.type_id());
+            }
+            _ => return Ok(false),
+        }
+    }
+    Err("types nest too deep to match".into())
+}
+
 /// `bpf_core_match_member`: finds the local accessor's member in `targ_id`, descending
 /// into anonymous members, pushing onto `spec` as libbpf does (an incompatible named match
 /// inside an anonymous member leaves its raw entry behind, as in libbpf).
@@ -417,10 +526,12 @@ pub fn spec_match<'t>(
 ) -> Result<Option<Spec<'t>>, Fail> {
     let mut ts = Spec::empty(targ_id, local.kind);
     if local.kind.is_type() {
-        if local.kind == ReloKind::TypeMatches {
-            return Err("TYPE_MATCHES relocations are not supported".into());
-        }
-        return Ok(types_compat(lb, local.root_type_id, tb, targ_id, 32)?.then_some(ts));
+        let ok = if local.kind == ReloKind::TypeMatches {
+            types_match(lb, local.root_type_id, tb, targ_id, false, 32)?
+        } else {
+            types_compat(lb, local.root_type_id, tb, targ_id, 32)?
+        };
+        return Ok(ok.then_some(ts));
     }
     if local.kind.is_enumval() {
         let (id, t) = skip(tb, targ_id)?;

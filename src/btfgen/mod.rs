@@ -237,6 +237,8 @@ impl<'k> Minimizer<'k> {
         let k = t.kind;
         if k.is_field() {
             self.record_field(t)
+        } else if k == ReloKind::TypeMatches {
+            self.mark_match(t.root_type_id)
         } else if k.is_type() {
             self.mark(t.root_type_id, true)
         } else {
@@ -313,6 +315,55 @@ impl<'k> Minimizer<'k> {
                 Kind::FuncProto => {
                     work.extend(ty.param_types());
                     work.push(ty.type_id());
+                }
+                k => {
+                    return Err(Error::Unsupported {
+                        id,
+                        kind: k.raw_name(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `btfgen_mark_type_match`: keeps `id` and, outside pointers, every member of the
+    /// structs and unions it holds, which the match compared.
+    fn mark_match(&mut self, id: u32) -> Result<(), Error> {
+        let btf = self.kernel;
+        let mut work = vec![(id, false)];
+        // Function prototypes can point back at themselves.
+        let mut seen = HashSet::new();
+        while let Some((id, behind_ptr)) = work.pop() {
+            if id == 0 || !seen.insert((id, behind_ptr)) {
+                continue;
+            }
+            let ty = btf.ty(id).ok_or(Error::Unsupported { id, kind: "UNKN" })?;
+            if let Some(slot) = self.types.get_mut(id as usize) {
+                *slot = true;
+            }
+            match ty.kind() {
+                Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {}
+                Kind::Struct | Kind::Union if behind_ptr => {}
+                Kind::Struct | Kind::Union => {
+                    for (i, m) in ty.members().enumerate() {
+                        self.members.insert((id, i as u32));
+                        work.push((m.type_id, false));
+                    }
+                }
+                Kind::Const | Kind::Restrict | Kind::Typedef | Kind::Volatile => {
+                    work.push((ty.type_id(), behind_ptr))
+                }
+                // A FWD's third word is 0: nothing follows.
+                Kind::Fwd => {}
+                Kind::Ptr => work.push((ty.type_id(), true)),
+                Kind::Array => {
+                    let a = ty.array().unwrap_or_default();
+                    work.extend([(a.index, false), (a.elem, false)]);
+                }
+                Kind::FuncProto => {
+                    work.extend(ty.param_types().map(|p| (p, false)));
+                    work.push((ty.type_id(), false));
                 }
                 k => {
                     return Err(Error::Unsupported {
@@ -416,3 +467,6 @@ pub fn package_tar(
     }
     Ok(archive::write_package_tar(package_json, &btfs))
 }
+
+#[cfg(test)]
+mod tests;
