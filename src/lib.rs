@@ -20,6 +20,7 @@
 //! alone.
 
 pub mod btf;
+pub mod btfgen;
 pub mod build;
 pub mod cli;
 pub mod elf;

@@ -71,6 +71,14 @@ struct Cli {
     /// Directory holding libbpf's headers (bpf/bpf_helpers.h), searched before the system's
     #[arg(long, value_name = "DIR")]
     libbpf_include: Option<PathBuf>,
+    /// Also write <name>.tar: package.json plus, for every kernel of the BTFHub archive,
+    /// the minimal BTF the program needs there (for kernels without BTF)
+    #[arg(short = 'b', long)]
+    btfgen: bool,
+    /// The BTFHub archive (ID/VERSION_ID/ARCH/RELEASE.btf[.tar.xz]) for --btfgen
+    /// (default: ~/.cache/eunomia/btfhub-archive)
+    #[arg(long, value_name = "DIR", requires = "btfgen")]
+    btfhub_archive: Option<PathBuf>,
     /// Extra clang arguments, passed as they are
     #[arg(last = true, value_name = "CLANG_ARGS")]
     clang_args: Vec<String>,
@@ -425,6 +433,25 @@ fn parse_compile(args: &[OsString]) -> Result<(Cli, Vec<String>)> {
     Ok((Cli::from_arg_matches(&m)?, cflags))
 }
 
+/// The archive `--btfgen` reads: the one given, or the original ecc's default location.
+fn btfhub_archive(given: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = match given {
+        Some(d) => d,
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".cache/eunomia/btfhub-archive"))
+            .ok_or_else(|| {
+                anyhow::anyhow!("--btfgen: HOME is not set; pass --btfhub-archive DIR")
+            })?,
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--btfgen: BTFHub archive {} is not a directory (clone https://github.com/aquasecurity/btfhub-archive there or pass --btfhub-archive DIR)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
 fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
     // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
     // here, before any thread exists, because it sets an environment variable.
@@ -452,6 +479,10 @@ fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
         libbpf_include: cli.libbpf_include,
         cflags,
         cache_dir: None,
+        btfgen: cli
+            .btfgen
+            .then(|| btfhub_archive(cli.btfhub_archive))
+            .transpose()?,
     };
     let verbose = cli.verbose;
     let log = move |line: &str| {

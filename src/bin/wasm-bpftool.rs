@@ -1,6 +1,7 @@
 //! wasm-bpftool: a bpftool that knows Wasm. Follows bpftool's grammar:
 //!   wasm-bpftool [-j] [-B BASE] btf dump file FILE [format {raw|c}] [--type NAME]...
 //!   wasm-bpftool [-j] gen skeleton FILE [name NAME]
+//!   wasm-bpftool gen min_core_btf INPUT OUTPUT OBJECT [OBJECT...]
 //!   wasm-bpftool OBJECT help, --version, completions SHELL, man DIR
 //! Exit statuses and error messages follow `ecc::cli`: 0 ok, 1 failure, 2 usage error.
 
@@ -37,9 +38,12 @@ const BTF_USAGE: &str =
   -B, --base-btf    base BTF when FILE is split BTF (a kernel module's)";
 
 const GEN_USAGE: &str = "Usage: wasm-bpftool [-j] gen skeleton FILE [name NAME]
+       wasm-bpftool gen min_core_btf INPUT OUTPUT OBJECT [OBJECT...]
        wasm-bpftool gen help
 
   gen skeleton      a libbpf skeleton header for the BPF object FILE, on stdout
+  gen min_core_btf  the kernel BTF INPUT cut down to what the OBJECTs' CO-RE relocations
+                    need, written to OUTPUT (bpftool's BTFGen)
   -j, --json        the skeleton for Wasm guests, on libbpf-wasm.h";
 
 /// The objects, with their help, as bpftool lists them.
@@ -94,6 +98,7 @@ type Handler = fn(&Opts, &[String]) -> Result<()>;
 const COMMANDS: &[(&[&str], Handler)] = &[
     (&["btf", "dump", "file"], do_btf_dump),
     (&["gen", "skeleton"], do_gen_skeleton),
+    (&["gen", "min_core_btf"], do_gen_min_core_btf),
 ];
 
 /// The grammar as a clap description, for completions and man pages (bpftool's keyword
@@ -144,13 +149,37 @@ fn command() -> clap::Command {
             ),
         )
         .subcommand(
-            Command::new("gen").about("Generate code").subcommand(
-                Command::new("skeleton")
-                    .about("A libbpf skeleton header for a BPF object, on stdout")
-                    .arg(file())
-                    .arg(Arg::new("name").value_parser(["name"]))
-                    .arg(Arg::new("NAME")),
-            ),
+            Command::new("gen")
+                .about("Generate code")
+                .subcommand(
+                    Command::new("skeleton")
+                        .about("A libbpf skeleton header for a BPF object, on stdout")
+                        .arg(file())
+                        .arg(Arg::new("name").value_parser(["name"]))
+                        .arg(Arg::new("NAME")),
+                )
+                .subcommand(
+                    Command::new("min_core_btf")
+                        .about(
+                            "The kernel BTF cut down to what the objects' CO-RE relocations need",
+                        )
+                        .arg(
+                            Arg::new("INPUT")
+                                .required(true)
+                                .value_hint(ValueHint::FilePath),
+                        )
+                        .arg(
+                            Arg::new("OUTPUT")
+                                .required(true)
+                                .value_hint(ValueHint::FilePath),
+                        )
+                        .arg(
+                            Arg::new("OBJECT")
+                                .required(true)
+                                .num_args(1..)
+                                .value_hint(ValueHint::FilePath),
+                        ),
+                ),
         )
         .subcommand(
             Command::new("completions")
@@ -390,6 +419,36 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
+}
+
+/// `gen min_core_btf`: the kernel BTF INPUT cut down to what the objects' CO-RE relocations
+/// need, written to OUTPUT as raw BTF.
+fn do_gen_min_core_btf(_opts: &Opts, rest: &[String]) -> Result<()> {
+    let [input, output, objects @ ..] = rest else {
+        return Err(usage(
+            "gen min_core_btf: expected INPUT OUTPUT OBJECT [OBJECT...]".into(),
+        ));
+    };
+    if objects.is_empty() {
+        return Err(usage(
+            "gen min_core_btf: expected INPUT OUTPUT OBJECT [OBJECT...]".into(),
+        ));
+    }
+    let data = read(input)?;
+    let kernel = load_btf(&data, None).with_context(|| input.to_string())?;
+    let datas = objects
+        .iter()
+        .map(|o| read(o))
+        .collect::<Result<Vec<_>>>()?;
+    let objs = objects
+        .iter()
+        .zip(&datas)
+        .map(|(p, d)| ecc::elf::object::Object::parse(d).with_context(|| p.to_string()))
+        .collect::<Result<Vec<_>>>()?;
+    let pairs: Vec<_> = objects.iter().map(String::as_str).zip(&objs).collect();
+    let out = ecc::btfgen::min_core_btf(&kernel, &pairs).with_context(|| input.to_string())?;
+    ecc::util::fs::write_atomic(Path::new(output), &out)
+        .with_context(|| format!("{output}: cannot write"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod ext;
 mod index;
 mod types;
 pub mod wire;
+pub mod write;
 
 use std::sync::OnceLock;
 

@@ -40,6 +40,8 @@ pub struct Request {
     pub cflags: Vec<String>,
     /// Cache directory; `vmlinux::cache_root()` when `None`.
     pub cache_dir: Option<PathBuf>,
+    /// `--btfgen`: the BTFHub archive to cut minimal BTFs from into `<name>.tar`.
+    pub btfgen: Option<PathBuf>,
 }
 
 /// What a successful run produced.
@@ -80,6 +82,8 @@ pub enum Error {
     Object(String, #[source] crate::ParseError),
     #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
     NoPrograms(String),
+    #[error(transparent)]
+    Btfgen(#[from] crate::btfgen::Error),
     #[error("{0}: cannot lay out the Wasm header: {1}")]
     WasmHeader(String, String),
     #[error("cannot write the outputs to {0}: {1}")]
@@ -495,7 +499,16 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
                 crate::emit::ewasm::ewasm_skel(&json).into_bytes(),
             ));
         }
+        if let Some(dir) = &req.btfgen {
+            let tar = crate::btfgen::package_tar(&obj_file, &obj, json.as_bytes(), dir, arch)?;
+            files.push((out(&format!("{stem}.tar")), tar));
+            step("btfgen");
+        }
         files.push((out("package.json"), json.into_bytes()));
+    } else if req.btfgen.is_some() {
+        return Err(Error::Usage(
+            "--btfgen packs package.json and cannot be combined with --no-generate-package-json",
+        ));
     }
     if req.header_only {
         let text = wasm_layout_header(&obj, &obj_file, &inputs.structs)?;

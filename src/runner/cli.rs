@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 
 use super::attach::{ifindex_of, Target};
+use super::kernel_btf::choose;
 use super::metrics;
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
@@ -27,11 +28,14 @@ use crate::elf::object::Object;
     about = "Load every program of a package or BPF object into the kernel verifier"
 )]
 struct VerifyArgs {
-    /// package.json or X.bpf.o
+    /// package.json, a package tar from `ecc --btfgen`, or X.bpf.o
     input: PathBuf,
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// Relocate against the package tar's BTF for this kernel even if it has its own
+    #[arg(long)]
+    btf_from_package: bool,
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
@@ -53,6 +57,9 @@ struct RunArgs {
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// Relocate against the package tar's BTF for this kernel even if it has its own
+    #[arg(long)]
+    btf_from_package: bool,
     /// Interface for XDP, tc and socket programs, over the package's @ifindex/@tchook (default: 1, lo)
     #[arg(long, value_name = "N", conflicts_with = "ifname")]
     ifindex: Option<u32>,
@@ -70,7 +77,7 @@ struct RunArgs {
     /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
-    /// package.json or X.bpf.o
+    /// package.json, a package tar from `ecc --btfgen`, or X.bpf.o
     input: PathBuf,
 }
 
@@ -90,7 +97,10 @@ pub fn main_verify(args: Vec<OsString>) -> i32 {
         Ok(a) => a,
         Err(e) => return cli::clap_exit("ecc verify", &e),
     };
-    let report = read_input(&a.input).and_then(|input| verify(&input, a.btf.as_deref()));
+    let report = read_input(&a.input).and_then(|input| {
+        let btf = choose(&input, a.btf.clone(), a.btf_from_package)?;
+        verify(&input, btf.path())
+    });
     match report {
         Ok(r) => {
             print_report(&r, a.json);
@@ -240,10 +250,11 @@ fn run_main(
         Some(n) => Some(ifindex_of(n).map_err(Error::Usage)?),
         None => a.ifindex,
     };
+    let btf = choose(&input, a.btf.clone(), a.btf_from_package)?;
     let opts = RunOpts {
         json: a.json,
         duration,
-        btf: a.btf,
+        btf: btf.path().map(PathBuf::from),
         mount_tracefs: host.mount_tracefs,
         target: Target {
             ifindex,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use super::Error;
+use crate::btfgen::archive::{self, KernelId};
 use crate::elf::object::is_elf;
 
 pub use crate::build::export::{ExportMember, ExportType};
@@ -23,6 +24,8 @@ pub struct Input {
     pub elf: Vec<u8>,
     pub obj_name: String,
     pub meta: Option<Meta>,
+    /// Minimal kernel BTFs by kernel, from a package tar (`ecc --btfgen`).
+    pub btfs: Vec<(KernelId, Vec<u8>)>,
 }
 
 /// Reads a package.json or a BPF object, telling them apart by the ELF magic.
@@ -37,8 +40,15 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
             elf: bytes,
             obj_name: obj_name_for(path),
             meta: None,
+            btfs: Vec::new(),
         });
     }
+    let (bytes, btfs) = if archive::is_tar(&bytes) {
+        let t = archive::read_package_tar(path, &bytes).map_err(|e| Error::Usage(e.to_string()))?;
+        (t.package_json, t.btfs)
+    } else {
+        (bytes, Vec::new())
+    };
     let pkg: Package = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
         path: path.display().to_string(),
         source,
@@ -50,6 +60,7 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
         elf,
         obj_name: pkg.meta.bpf_skel.obj_name.clone(),
         meta: Some(pkg.meta),
+        btfs,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod dump;
 pub mod hist;
 pub mod input;
+pub mod kernel_btf;
 pub mod metrics;
 pub mod options;
 pub mod run;
