@@ -21,10 +21,15 @@
 
 pub mod btf;
 pub mod build;
+pub mod cli;
 pub mod elf;
 pub mod emit;
+pub mod init;
 pub mod layout;
 pub mod model;
+mod parse_error;
 #[cfg(feature = "loader")]
 pub mod runner;
 pub mod util;
+
+pub use parse_error::{ParseError, ParseErrorKind};

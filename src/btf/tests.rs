@@ -28,9 +28,9 @@ fn split_err(bytes: &[u8], base: &Btf<'_>) -> Error {
 fn assert_err(e: Error, offset: usize, msg_part: &str) {
     assert_eq!(e.offset, offset, "wrong offset for error: {e}");
     assert!(
-        e.msg.contains(msg_part),
+        e.kind.to_string().contains(msg_part),
         "error '{}' does not mention '{msg_part}'",
-        e.msg
+        e.kind
     );
 }
 

@@ -4,11 +4,14 @@
 //! Pure parts (decoding samples, histograms, verifier-log reading, option parsing) are kept
 //! apart from the parts that talk to libbpf (`verify`, `run`).
 
+pub mod attach;
 mod capture;
 pub mod cli;
 pub mod decode;
+pub mod dump;
 pub mod hist;
 pub mod input;
+pub mod metrics;
 pub mod options;
 pub mod run;
 mod sys;
