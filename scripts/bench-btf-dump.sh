@@ -9,7 +9,8 @@ cargo build --release --quiet --bin wasm-bpftool
 
 btf="${1:-/sys/kernel/btf/vmlinux}"
 rounds="${ROUNDS:-5}"
-ours=(target/release/wasm-bpftool btf dump file "$btf" format c)
+# WASM_BPFTOOL: another build to measure (e.g. a reference binary), default this tree's.
+ours=("${WASM_BPFTOOL:-target/release/wasm-bpftool}" btf dump file "$btf" format c)
 theirs=(bpftool btf dump file "$btf" format c)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

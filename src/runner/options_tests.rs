@@ -218,7 +218,7 @@ fn bools_take_enable_and_disable_forms() {
     let mut m = meta(serde_json::json!([]));
     let vars = &mut m.bpf_skel.data_sections[0].variables;
     let failed = vars.iter_mut().find(|v| v.name == "failed_only").unwrap();
-    failed.extra.get_mut("cmdarg").unwrap()["default"] = serde_json::json!(true);
+    failed.extra["cmdarg"]["default"] = serde_json::json!(true);
     let specs = specs(&obj, Some(&m)).unwrap();
     let flag = |a: &[&str]| {
         let out = parse(&obj.btf, "g", "ecc run g.json", None, &specs, &args(a)).unwrap();
@@ -254,7 +254,7 @@ fn cmdarg_help_comes_first() {
     let mut m = meta(serde_json::json!([]));
     let vars = &mut m.bpf_skel.data_sections[0].variables;
     let pid = vars.iter_mut().find(|v| v.name == "targ_pid").unwrap();
-    pid.extra.get_mut("cmdarg").unwrap()["help"] = serde_json::json!("the pid to trace");
+    pid.extra["cmdarg"]["help"] = serde_json::json!("the pid to trace");
     let specs = specs(&obj, Some(&m)).unwrap();
     let pid = specs.iter().find(|s| s.var == "targ_pid").unwrap();
     assert_eq!(pid.help, "the pid to trace");
