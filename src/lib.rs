@@ -21,8 +21,10 @@
 
 pub mod btf;
 pub mod build;
+pub mod cli;
 pub mod elf;
 pub mod emit;
+pub mod init;
 pub mod layout;
 pub mod model;
 mod parse_error;

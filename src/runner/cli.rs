@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use super::attach::{ifindex_of, Target};
 use super::metrics;
@@ -18,6 +18,7 @@ use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
 use super::{read_input, Error};
+use crate::cli;
 use crate::elf::object::Object;
 
 #[derive(Parser, Debug)]
@@ -76,21 +77,21 @@ struct RunArgs {
     input: PathBuf,
 }
 
-/// Prints a clap error or help; help exits 0, errors 1.
-fn clap_exit(e: &clap::Error) -> i32 {
-    let _ = e.print();
-    if e.use_stderr() {
-        1
-    } else {
-        0
-    }
+/// `ecc verify`'s command line, for help, completions and man pages.
+pub fn verify_command() -> clap::Command {
+    VerifyArgs::command()
+}
+
+/// `ecc run`'s command line (the runner's own options), for help, completions and man pages.
+pub fn run_command() -> clap::Command {
+    RunArgs::command()
 }
 
 pub fn main_verify(args: Vec<OsString>) -> i32 {
     let argv = std::iter::once(OsString::from("ecc verify")).chain(args);
     let a = match VerifyArgs::try_parse_from(argv) {
         Ok(a) => a,
-        Err(e) => return clap_exit(&e),
+        Err(e) => return cli::clap_exit("ecc verify", &e),
     };
     let report = read_input(&a.input).and_then(|input| verify(&input, a.btf.as_deref()));
     match report {
@@ -100,17 +101,20 @@ pub fn main_verify(args: Vec<OsString>) -> i32 {
             if bad == 0 {
                 0
             } else {
-                eprintln!(
-                    "ecc verify: {}: {bad} of {} programs rejected by the verifier",
-                    r.file,
-                    r.programs.len()
+                cli::print_error(
+                    "ecc verify",
+                    format!(
+                        "{}: {bad} of {} programs rejected by the verifier",
+                        r.file,
+                        r.programs.len()
+                    ),
                 );
-                1
+                cli::EXIT_FAILURE
             }
         }
         Err(e) => {
-            eprintln!("ecc verify: {e}");
-            1
+            cli::print_error("ecc verify", e);
+            cli::EXIT_FAILURE
         }
     }
 }
@@ -119,7 +123,7 @@ fn print_report(r: &Report, json: bool) {
     if json {
         match serde_json::to_string(r) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("ecc: cannot print the report as JSON: {e}"),
+            Err(e) => cli::print_error("ecc", format!("cannot print the report as JSON: {e}")),
         }
     } else {
         print!("{}", r.to_text());
@@ -173,14 +177,16 @@ pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
         .chain(runner.iter().filter(|a| a.as_os_str() != "--").cloned());
     let a = match RunArgs::try_parse_from(argv) {
         Ok(a) => a,
-        Err(e) => return clap_exit(&e),
+        Err(e) => return cli::clap_exit("ecc run", &e),
     };
     let duration = match a.duration {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
-            eprintln!("ecc run: --duration must be a positive number of seconds, not {s}");
-            return 1;
+            return cli::usage_error(
+                "ecc run",
+                format!("--duration must be a positive number of seconds, not {s}"),
+            );
         }
     };
     let program: Vec<String> = program
@@ -192,12 +198,13 @@ pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
         Ok(code) => code,
         Err(Error::Rejected(report)) => {
             print_report(&report, json);
-            eprintln!("ecc run: {}", Error::Rejected(report));
-            1
+            cli::print_error("ecc run", Error::Rejected(report));
+            cli::EXIT_FAILURE
         }
+        Err(Error::Usage(m)) => cli::usage_error("ecc run", m),
         Err(e) => {
-            eprintln!("ecc run: {e}");
-            1
+            cli::print_error("ecc run", e);
+            cli::EXIT_FAILURE
         }
     }
 }
@@ -213,6 +220,7 @@ fn run_main(
         let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
+        misplaced_runner_options(program, &specs)?;
         let usage = format!("ecc run {}", input.path.display());
         let about = input
             .meta
@@ -227,7 +235,7 @@ fn run_main(
             program,
         ) {
             Ok(assigns) => assigns,
-            Err(ParseError::Clap(e)) => return Ok(clap_exit(&e)),
+            Err(ParseError::Clap(e)) => return Ok(cli::clap_exit("ecc run", &e)),
             Err(ParseError::Value(m)) => return Err(Error::Usage(m)),
         }
     };
@@ -255,6 +263,44 @@ fn run_main(
     };
     run(&input, &opts, &assigns, host.stop)?;
     Ok(0)
+}
+
+/// Runner options written after the package belong to the program, which may have an
+/// option of the same name. When it has none, the user meant the runner's: say where it
+/// goes. When it has one, the program gets it, with a note naming the runner's option.
+fn misplaced_runner_options(program: &[String], specs: &[options::OptSpec]) -> Result<(), Error> {
+    let runner = RunArgs::command();
+    for word in program.iter().take_while(|w| *w != "--") {
+        let Some(name) = word.strip_prefix("--") else {
+            continue;
+        };
+        let name = name.split('=').next().unwrap_or(name);
+        let Some(opt) = runner.get_arguments().find(|a| a.get_long() == Some(name)) else {
+            continue;
+        };
+        if specs.iter().any(|s| s.long == name) {
+            eprintln!(
+                "ecc run: note: {word} after the package sets the program's own --{name}; \
+                 ecc run's --{name} goes before the package"
+            );
+            continue;
+        }
+        let value = if opt.get_action().takes_values() {
+            format!(
+                " {}",
+                opt.get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or("VALUE".into(), |v| v.to_string())
+            )
+        } else {
+            String::new()
+        };
+        return Err(Error::Usage(format!(
+            "--{name} is an option of ecc run, not of the program: put it before the package \
+             (ecc run --{name}{value} PACKAGE [PROGRAM OPTIONS])"
+        )));
+    }
+    Ok(())
 }
 
 /// The program's description for `-h`: `@brief` (with `@version`), then `@details`.
@@ -296,8 +342,8 @@ mod tests {
     }
 
     #[test]
-    fn usage_errors_exit_1_and_help_exits_0() {
-        assert_eq!(main_verify(os(&[])), 1);
+    fn usage_errors_exit_2_failures_1_and_help_0() {
+        assert_eq!(main_verify(os(&[])), 2);
         assert_eq!(main_verify(os(&["--help"])), 0);
         let stop = AtomicBool::new(false);
         let host = Host {
@@ -305,7 +351,7 @@ mod tests {
             mount_tracefs: None,
         };
         assert_eq!(main_run(os(&["-h"]), host), 0);
-        assert_eq!(main_run(os(&["--duration", "-1", "x.json"]), host), 1);
+        assert_eq!(main_run(os(&["--duration", "-1", "x.json"]), host), 2);
         assert_eq!(main_run(os(&["/nonexistent/p.json"]), host), 1);
         assert_eq!(main_verify(os(&["/nonexistent/p.json"])), 1);
     }

@@ -598,7 +598,7 @@ fn poll_events(
         events.set(events.get() + 1);
         match printer.line(&sys::local_hms(), data) {
             Ok(l) => stop.print(&l),
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => eprintln!("ecc run: error: {e}"),
         }
     };
     let setup = |e: libbpf_rs::Error| Error::Libbpf {
@@ -608,7 +608,7 @@ fn poll_events(
     if perf {
         let pb = PerfBufferBuilder::new(&map)
             .sample_cb(|_cpu, data: &[u8]| handle(data))
-            .lost_cb(|cpu, n| eprintln!("warning: lost {n} events on CPU {cpu}"))
+            .lost_cb(|cpu, n| eprintln!("ecc run: warning: lost {n} events on CPU {cpu}"))
             .build()
             .map_err(setup)?;
         while !stop.now() {
