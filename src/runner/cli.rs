@@ -73,6 +73,9 @@ struct RunArgs {
     /// program has no output map)
     #[arg(long)]
     dump_at_exit: bool,
+    /// Print this map's events (or entries) instead of the one chosen by the runtime's rule
+    #[arg(long, value_name = "NAME")]
+    map: Option<String>,
     /// Serve the maps at http://ADDR/metrics in the Prometheus text format while running;
     /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
     #[arg(long, value_name = "ADDR")]
@@ -261,6 +264,7 @@ fn run_main(
             cgroup: a.cgroup,
         },
         dump_at_exit: a.dump_at_exit,
+        map: a.map,
         metrics: a
             .metrics
             .as_deref()

@@ -295,9 +295,7 @@ impl Value {
                 let _ = write!(s, "{v}");
             }
             Value::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
-            Value::Float(f) => {
-                let _ = write!(s, "{f}");
-            }
+            Value::Float(f) => s.push_str(&readable_float(*f)),
             Value::Enum { name: Some(n), .. } => s.push_str(n),
             Value::Enum { name: None, raw } => {
                 let _ = write!(s, "{raw}");
@@ -393,6 +391,31 @@ impl Value {
             Value::Array(items) => items.iter().for_each(|v| v.integers(out)),
             Value::Struct(members) => members.iter().for_each(|(_, v)| v.integers(out)),
             Value::Float(_) | Value::Str(_) | Value::Ptr(_) => {}
+        }
+    }
+}
+
+/// A float for a table cell: six significant digits, in exponent form when very small or
+/// large (a denormal is `5.885454e-44`, not 60 digits).
+pub fn readable_float(f: f64) -> String {
+    if f == 0.0 || !f.is_finite() {
+        return format!("{f}");
+    }
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if (1e-4..1e15).contains(&f.abs()) {
+        let digits = (5 - f.abs().log10().floor() as i32).clamp(0, 10) as usize;
+        trim(format!("{f:.digits$}"))
+    } else {
+        let t = format!("{f:.5e}");
+        match t.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim(m.to_string())),
+            None => t,
         }
     }
 }

@@ -291,3 +291,15 @@ fn kernel_types_decode_without_panics() {
     }
     assert!(decoded > 10_000, "only {decoded} kernel types decoded");
 }
+
+#[test]
+fn floats_read_well_in_tables() {
+    assert_eq!(readable_float(0.0), "0");
+    assert_eq!(readable_float(1.5), "1.5");
+    assert_eq!(readable_float(0.1 + 0.2), "0.3");
+    assert_eq!(readable_float(123456.789), "123457");
+    assert_eq!(readable_float(-2.25), "-2.25");
+    assert_eq!(readable_float(f64::from(f32::from_bits(42))), "5.88545e-44");
+    assert_eq!(readable_float(6.02e23), "6.02e23");
+    assert_eq!(Value::Float(0.25).to_text(), "0.25");
+}

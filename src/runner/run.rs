@@ -37,6 +37,8 @@ pub struct RunOpts {
     pub target: Target,
     /// Print the counters and maps when the run ends, even with an output map.
     pub dump_at_exit: bool,
+    /// The output map (`--map NAME`) instead of the runtime's choice.
+    pub map: Option<String>,
     /// Serve the maps in the Prometheus text format on this address while running.
     pub metrics: Option<std::net::SocketAddr>,
 }
@@ -97,16 +99,93 @@ pub enum Export {
     Nothing,
 }
 
-/// The runtime's rule: the last map that is a ring buffer, a perf event array or has
-/// `@sample` metadata; samples are decoded with `export_types[0]`.
-pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, String> {
+/// The maps that program code refers to (relocations against symbols in `.maps`).
+pub fn maps_used_by_programs(model: &Object<'_>) -> Vec<String> {
+    use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
+    let Ok(file) = object::File::parse(model.data) else {
+        return Vec::new();
+    };
+    let mut used = Vec::new();
+    for p in &model.programs {
+        let Ok(sec) = file.section_by_index(object::SectionIndex(p.section_index)) else {
+            continue;
+        };
+        for (_, r) in sec.relocations() {
+            let object::RelocationTarget::Symbol(i) = r.target() else {
+                continue;
+            };
+            let Ok(sym) = file.symbol_by_index(i) else {
+                continue;
+            };
+            let in_maps = sym
+                .section_index()
+                .and_then(|s| file.section_by_index(s).ok())
+                .is_some_and(|s| s.name() == Ok(".maps"));
+            if let (true, Ok(name)) = (in_maps, sym.name()) {
+                if !used.iter().any(|u| u == name) {
+                    used.push(name.to_string());
+                }
+            }
+        }
+    }
+    used
+}
+
+/// The output map: `wanted` (`--map NAME`), else the runtime's rule, the last map that is a
+/// ring buffer, a perf event array or has `@sample` metadata, preferring maps that some
+/// program writes (a declared but unused ring buffer would print nothing). Samples are
+/// decoded with `export_types[0]`.
+pub fn choose_export(
+    model: &Object<'_>,
+    meta: Option<&Meta>,
+    wanted: Option<&str>,
+) -> Result<Export, String> {
     let sample_of = |name: &str| sample_meta(meta, name);
-    let chosen = model.maps.iter().rev().find(|m| {
+    let is_output = |m: &&crate::elf::object::MapDef| {
         matches!(
             m.map_type,
             Some(BPF_MAP_TYPE_RINGBUF | BPF_MAP_TYPE_PERF_EVENT_ARRAY)
         ) || sample_of(&m.name).is_some()
-    });
+    };
+    let chosen = match wanted {
+        Some(w) => {
+            let m = model.maps.iter().find(|m| m.name == w).ok_or_else(|| {
+                let names: Vec<&str> = model.maps.iter().map(|m| m.name.as_str()).collect();
+                format!("--map {w}: no such map (maps: {})", names.join(", "))
+            })?;
+            if !is_output(&m) {
+                if !dump::is_table(m.map_type) {
+                    return Err(format!(
+                        "--map {w}: a map of type {} cannot be printed",
+                        m.map_type.unwrap_or(0)
+                    ));
+                }
+                // A plain hash or array: printed as `key: value` every second.
+                return Ok(Export::Sample {
+                    map: m.name.clone(),
+                    sample: SampleMeta {
+                        interval: 1000,
+                        kind: "table".into(),
+                        unit: String::new(),
+                        clear_map: false,
+                    },
+                    key_type: m.key_type,
+                    value_type: m.value_type,
+                });
+            }
+            Some(m)
+        }
+        None => {
+            let used = maps_used_by_programs(model);
+            let outputs: Vec<_> = model.maps.iter().filter(is_output).collect();
+            outputs
+                .iter()
+                .rev()
+                .find(|m| used.contains(&m.name))
+                .or(outputs.last())
+                .copied()
+        }
+    };
     let Some(map) = chosen else {
         return Ok(Export::Nothing);
     };
@@ -220,8 +299,8 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<(), Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
-    let export =
-        choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
+    let export = choose_export(&model, input.meta.as_ref(), opts.map.as_deref())
+        .map_err(|m| Error::input(&input.path, m))?;
     // Bound before loading, so a taken port fails before anything is attached.
     let exporter = opts
         .metrics

@@ -17,7 +17,7 @@ fn export_follows_the_runtime_rule() {
     // `rb`, declared before `events` in the source but after it in the .maps DATASEC.
     let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
     assert_eq!(
-        choose_export(&obj, None).unwrap(),
+        choose_export(&obj, None, None).unwrap(),
         Export::Events {
             map: "rb".into(),
             perf: false,
@@ -30,7 +30,7 @@ fn export_follows_the_runtime_rule() {
         "maps": [{"name": "hists", "ident": "hists", "sample": {"interval": 250, "type": "log2_hist", "unit": "usecs"}}]},
         "export_types": []}),
     );
-    match choose_export(&obj, Some(&m)).unwrap() {
+    match choose_export(&obj, Some(&m), None).unwrap() {
         Export::Sample { map, sample, .. } => {
             assert_eq!(map, "hists");
             assert_eq!(sample.interval, 250);
@@ -39,7 +39,7 @@ fn export_follows_the_runtime_rule() {
     }
     // An event map in a package without export types is an error, as in the runtime.
     let m = meta(serde_json::json!({"bpf_skel": {"obj_name": "maps_bpf", "data_sections": []}}));
-    assert!(choose_export(&obj, Some(&m))
+    assert!(choose_export(&obj, Some(&m), None)
         .unwrap_err()
         .contains("map 'rb' sends events but the package has no export_types"));
 }
@@ -60,16 +60,16 @@ fn export_types_are_checked_against_btf() {
         {"name": "pid"}, {"name": "uid"}, {"name": "ts_ns"}, {"name": "count"}, {"name": "comm"}]}),
     );
     assert!(matches!(
-        choose_export(&obj, Some(&good)).unwrap(),
+        choose_export(&obj, Some(&good), None).unwrap(),
         Export::Events { type_id: Some(id), perf: false, .. } if id == ev
     ));
     let wrong_id = with(serde_json::json!({"name": "event", "type_id": 1, "members": []}));
-    assert!(choose_export(&obj, Some(&wrong_id))
+    assert!(choose_export(&obj, Some(&wrong_id), None)
         .unwrap_err()
         .contains("is not struct event"));
     let wrong_members =
         with(serde_json::json!({"name": "event", "type_id": ev, "members": [{"name": "pid"}]}));
-    assert!(choose_export(&obj, Some(&wrong_members))
+    assert!(choose_export(&obj, Some(&wrong_members), None)
         .unwrap_err()
         .contains("has members [pid] in the package"));
 }
@@ -175,5 +175,38 @@ fn sampled_histograms_render() {
             "t"
         ),
         ""
+    );
+}
+
+#[test]
+fn map_option_chooses_the_output_map() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let used = maps_used_by_programs(&obj);
+    assert!(
+        used.contains(&"rb".to_string()) && used.contains(&"events".to_string()),
+        "{used:?}"
+    );
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    assert_eq!(
+        choose_export(&obj, None, Some("events")).unwrap(),
+        Export::Events {
+            map: "events".into(),
+            perf: true,
+            type_id: Some(ev)
+        }
+    );
+    // A plain hash is printed as a table every second.
+    match choose_export(&obj, None, Some("exec_count")).unwrap() {
+        Export::Sample { map, sample, .. } => {
+            assert_eq!(map, "exec_count");
+            assert_eq!(sample.kind, "table");
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = choose_export(&obj, None, Some("nope")).unwrap_err();
+    assert!(
+        err.starts_with("--map nope: no such map (maps: ") && err.contains(" rb,"),
+        "{err}"
     );
 }
