@@ -6,7 +6,7 @@
 //! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
-use super::{Btf, Error, MAX_NESTING};
+use super::{to_u32, Btf, Error, MAX_NESTING};
 
 /// Below this many types, a second thread costs more than it saves.
 const PARALLEL_MIN_TYPES: usize = 20_000;
@@ -78,7 +78,7 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
         }
     };
     for (i, (&off, &kind)) in btf.offsets.iter().zip(&btf.kinds).enumerate() {
-        let id = btf.first_id + i as u32;
+        let id = btf.first_id + super::to_u32(i);
         let pos = types_pos + off as usize;
         let rec = record(btf, off);
         let info = u32_at(rec, 4);
@@ -349,14 +349,14 @@ impl Search<'_, '_> {
                 continue;
             }
             let start = self.pending.len();
-            self.push::<STRONG>(first + root as u32);
+            self.push::<STRONG>(first + to_u32(root));
             if self.pending.len() == start {
                 // Nothing left to explore below it (most roots): no frame needed.
                 self.finish::<STRONG>(root)?;
                 continue;
             }
             self.state[root] = ON_PATH;
-            self.frames.push((first + root as u32, start));
+            self.frames.push((first + to_u32(root), start));
             while let Some(&(id, start)) = self.frames.last() {
                 let at = (id - first) as usize;
                 if self.pending.len() == start {
@@ -404,7 +404,7 @@ impl Search<'_, '_> {
     /// Strong graph (where every type its size depends on is a child), computes its size.
     fn finish<const STRONG: bool>(&mut self, idx: usize) -> Result<(), Problem> {
         self.state[idx] = DONE;
-        let id = self.btf.first_id + idx as u32;
+        let id = self.btf.first_id + to_u32(idx);
         let depth = self.depth[idx];
         if u32::from(depth) > MAX_NESTING {
             self.frames.clear();

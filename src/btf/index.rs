@@ -51,7 +51,7 @@ impl Index {
                     format!("BTF {} record runs past the type section", kind.raw_name()),
                 ));
             }
-            self.offsets.push(off as u32);
+            self.offsets.push(super::to_u32(off));
             self.kinds.push(kind);
             self.words.push(u32_at(t, off + 8));
             off += len;

@@ -2,6 +2,8 @@
 //!
 //! `Btf::parse` checks bounds, kinds, string offsets, type ids and reference loops up front,
 //! so the views in `types.rs` can index without further checks and never panic.
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
+#![deny(clippy::cast_possible_truncation)]
 
 mod check;
 pub mod ext;
@@ -18,6 +20,12 @@ pub use types::{
 };
 use wire::Header;
 pub use wire::Kind;
+
+/// A count or offset inside a blob as u32. The header's section lengths are u32, so every
+/// offset, record count and type id within one blob fits; saturating is a second guard.
+pub(crate) fn to_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
 
 /// How deep types may nest: the longest chain of by-value containment (arrays, members,
 /// typedefs, modifiers) or of naming steps (pointers, prototypes, anonymous bodies) from any
@@ -103,7 +111,10 @@ impl<'a> Btf<'a> {
             Ok::<_, Error>((text, text.is_ascii()))
         };
         let (first_id, str_base) = match base {
-            Some(b) => (b.type_count(), b.str_base + b.strings.len() as u32),
+            Some(b) => (
+                b.type_count(),
+                b.str_base.saturating_add(to_u32(b.strings.len())),
+            ),
             None => (1, 0),
         };
         let types_pos = body + header.type_off;
@@ -172,7 +183,7 @@ impl<'a> Btf<'a> {
 
     /// Number of type ids, including void (id 0) and all base types.
     pub fn type_count(&self) -> u32 {
-        self.first_id + self.offsets.len() as u32
+        self.first_id.saturating_add(to_u32(self.offsets.len()))
     }
 
     /// The first id defined by this blob (1, or the base's count for split BTF).
@@ -331,8 +342,11 @@ impl<'a> Btf<'a> {
     }
 }
 
+// Tests build blobs from small known values; the lint is for parsing untrusted bytes.
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) mod tests;
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod limits_tests;

@@ -262,7 +262,7 @@ impl<'a> Ty<'a> {
     pub fn linkage(&self) -> u32 {
         match self.kind() {
             Kind::Var => self.tail_word(0),
-            Kind::Func => self.vlen() as u32,
+            Kind::Func => super::to_u32(self.vlen()),
             _ => 0,
         }
     }

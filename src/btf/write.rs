@@ -149,13 +149,13 @@ impl Writer {
             Kind::Enum => {
                 for v in t.enum_values() {
                     let name = self.add_str(v.name)?;
-                    self.extra(&[name, v.bits as u32]);
+                    self.extra(&[name, low32(v.bits)]);
                 }
             }
             Kind::Enum64 => {
                 for v in t.enum_values() {
                     let name = self.add_str(v.name)?;
-                    self.extra(&[name, v.bits as u32, (v.bits >> 32) as u32]);
+                    self.extra(&[name, low32(v.bits), low32(v.bits >> 32)]);
                 }
             }
             Kind::FuncProto => {
@@ -194,11 +194,18 @@ impl Writer {
         let mut out = Vec::with_capacity(HEADER_LEN + self.types.len() + self.strings.len());
         out.extend_from_slice(&MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
-        for w in [HEADER_LEN as u32, 0, type_len, type_len, str_len] {
+        let hdr = u32::try_from(HEADER_LEN).map_err(|_| Overflow("header"))?;
+        for w in [hdr, 0, type_len, type_len, str_len] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&self.types);
         out.extend_from_slice(&self.strings);
         Ok(out)
     }
+}
+
+/// The low 32 bits: ENUM stores them (the kernel keeps only those), ENUM64 both halves.
+fn low32(v: u64) -> u32 {
+    let [a, b, c, d, ..] = v.to_le_bytes();
+    u32::from_le_bytes([a, b, c, d])
 }

@@ -1,6 +1,8 @@
 //! The ELF model of a compiled BPF object: sections, symbols, programs, BTF-defined maps and
 //! global-data sections, with the DATASEC sizes and VAR offsets that clang leaves as 0 fixed
 //! up from the ELF symbol table, as libbpf does.
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
+#![deny(clippy::cast_possible_truncation)]
 
 use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionFlags, SymbolKind};
 
@@ -8,6 +10,11 @@ use crate::btf::{ext::BtfExt, Btf, Kind};
 
 /// A malformed or unsupported object, at a byte offset into the file.
 pub type Error = crate::ParseError;
+
+/// A file offset or size as usize; one that does not fit can only fail the bounds check after.
+fn usize_of(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
 
 const EM_BPF: u16 = 247;
 const SHF_ALLOC: u64 = 0x2;
@@ -37,6 +44,8 @@ pub struct Symbol {
     pub section: Option<usize>,
     pub value: u64,
     pub size: u64,
+    /// Where the symbol's table entry is in the file, for error messages.
+    pub entry_offset: u64,
     pub is_func: bool,
     pub is_global: bool,
 }
@@ -141,13 +150,13 @@ impl<'a> Object<'a> {
             .iter()
             .find(|s| s.name == ".BTF")
             .ok_or_else(|| Error::at(0, "object has no .BTF section (compile with -g)"))?;
-        let btf_offset = btf_sec.file_offset as usize;
+        let btf_offset = usize_of(btf_sec.file_offset);
         let btf_bytes = section_bytes(data, btf_sec)?;
         let btf = Btf::parse(btf_bytes).map_err(|e| e.shifted(btf_offset))?;
         let ext = match sections.iter().find(|s| s.name == ".BTF.ext") {
             Some(s) => Some(
                 BtfExt::parse(section_bytes(data, s)?)
-                    .map_err(|e| e.shifted(s.file_offset as usize))?,
+                    .map_err(|e| e.shifted(usize_of(s.file_offset)))?,
             ),
             None => None,
         };
@@ -189,9 +198,9 @@ fn section_bytes<'a>(data: &'a [u8], s: &Section) -> Result<&'a [u8], Error> {
     if s.nobits {
         return Ok(&[]);
     }
-    let start = s.file_offset as usize;
+    let start = usize_of(s.file_offset);
     start
-        .checked_add(s.size as usize)
+        .checked_add(usize_of(s.size))
         .and_then(|end| data.get(start..end))
         .ok_or_else(|| {
             Error::at(
@@ -239,16 +248,23 @@ fn read_symbols(
     elf: &object::read::elf::ElfFile64<'_, object::LittleEndian>,
 ) -> Result<Vec<Symbol>, Error> {
     let mut out = Vec::new();
+    // Entries are 24 bytes (Elf64_Sym) from the start of .symtab.
+    let table = elf
+        .section_by_name(".symtab")
+        .and_then(|t| t.file_range())
+        .map_or(0, |(off, _)| off);
     for s in elf.symbols() {
         let name = s.name().map_err(|e| Error::elf(0, "bad symbol name", e))?;
         if name.is_empty() {
             continue;
         }
+        let index = u64::try_from(s.index().0).unwrap_or(u64::MAX);
         out.push(Symbol {
             name: name.to_string(),
             section: s.section_index().map(|i| i.0),
             value: s.address(),
             size: s.size(),
+            entry_offset: table.saturating_add(index.saturating_mul(24)),
             is_func: s.kind() == SymbolKind::Text,
             is_global: s.is_global() || s.is_weak(),
         });
@@ -390,14 +406,26 @@ fn read_datasecs(
             let sym = symbols
                 .iter()
                 .find(|s| s.section == Some(sec.index) && s.name == var.name() && !s.is_func);
-            let offset = sym.map(|s| s.value).unwrap_or(u64::from(v.offset));
-            let size = btf.size_of(var.type_id()).unwrap_or(u64::from(v.size));
+            let offset = match sym {
+                Some(s) => u32::try_from(s.value).map_err(|_| {
+                    Error::at(
+                        usize::try_from(s.entry_offset).unwrap_or(usize::MAX),
+                        format!(
+                            "symbol {} has value {}, past the 4 GiB a data section can hold",
+                            s.name, s.value
+                        ),
+                    )
+                })?,
+                None => v.offset,
+            };
+            // Validation bounds every BTF size by u32::MAX.
+            let size = btf.size_u32(var.type_id()).unwrap_or(v.size);
             vars.push(Variable {
                 name: var.name().to_string(),
                 type_id: var.type_id(),
                 var_id: var.id,
-                offset: offset as u32,
-                size: size as u32,
+                offset,
+                size,
                 linkage: var.linkage(),
             });
         }
@@ -412,7 +440,7 @@ fn read_datasecs(
             vars,
         });
     }
-    if let Some(k) = kconfig_section(btf) {
+    if let Some(k) = kconfig_section(btf)? {
         out.push(k);
     }
     Ok(out)
@@ -420,13 +448,15 @@ fn read_datasecs(
 
 /// Lays out `.kconfig` externs the way libbpf does: sorted by descending alignment, then
 /// ascending size, then name, each at the next offset aligned for it.
-fn kconfig_section(btf: &Btf<'_>) -> Option<DataSection> {
-    let dt = btf.find(".kconfig", Kind::Datasec)?;
+fn kconfig_section(btf: &Btf<'_>) -> Result<Option<DataSection>, Error> {
+    let Some(dt) = btf.find(".kconfig", Kind::Datasec) else {
+        return Ok(None);
+    };
     let mut vars: Vec<(u64, Variable)> = dt
         .datasec_vars()
         .filter_map(|v| {
             let var = btf.ty(v.type_id).filter(|t| t.kind() == Kind::Var)?;
-            let size = btf.size_of(var.type_id())?;
+            let size = btf.size_u32(var.type_id())?;
             let align = kconfig_align(btf, var.type_id()).max(1);
             Some((
                 align,
@@ -435,7 +465,7 @@ fn kconfig_section(btf: &Btf<'_>) -> Option<DataSection> {
                     type_id: var.type_id(),
                     var_id: var.id,
                     offset: 0,
-                    size: size as u32,
+                    size,
                     linkage: var.linkage(),
                 },
             ))
@@ -448,11 +478,20 @@ fn kconfig_section(btf: &Btf<'_>) -> Option<DataSection> {
     });
     let mut off = 0u64;
     for (align, v) in &mut vars {
-        off = off.div_ceil(*align) * *align;
-        v.offset = off as u32;
-        off += u64::from(v.size);
+        // Sizes are at most u32::MAX and alignments at most 8, so u64 cannot overflow.
+        off = off.div_ceil(*align).saturating_mul(*align);
+        v.offset = u32::try_from(off).map_err(|_| {
+            Error::at(
+                0,
+                format!(
+                    "DATASEC [{}] .kconfig: variable {} lies past 4 GiB",
+                    dt.id, v.name
+                ),
+            )
+        })?;
+        off = off.saturating_add(u64::from(v.size));
     }
-    Some(DataSection {
+    Ok(Some(DataSection {
         name: ".kconfig".into(),
         kind: DataKind::Kconfig,
         elf_index: None,
@@ -460,16 +499,25 @@ fn kconfig_section(btf: &Btf<'_>) -> Option<DataSection> {
         size: off,
         file_offset: None,
         vars: vars.into_iter().map(|(_, v)| v).collect(),
-    })
+    }))
 }
 
 /// The natural alignment of a scalar or array type (what libbpf's `btf__align_of` gives).
-fn kconfig_align(btf: &Btf<'_>, id: u32) -> u64 {
-    match btf.skip_mods_and_typedefs(id) {
-        Some(t) if t.kind() == Kind::Array => t.array().map_or(1, |a| kconfig_align(btf, a.elem)),
-        Some(t) if t.kind() == Kind::Ptr => 8,
-        Some(t) => u64::from(t.size()).min(8),
-        None => 1,
+fn kconfig_align(btf: &Btf<'_>, mut id: u32) -> u64 {
+    // Arrays align as their element: a loop, so no nesting depth can exhaust the stack.
+    loop {
+        return match btf.skip_mods_and_typedefs(id) {
+            Some(t) if t.kind() == Kind::Array => match t.array() {
+                Some(a) => {
+                    id = a.elem;
+                    continue;
+                }
+                None => 1,
+            },
+            Some(t) if t.kind() == Kind::Ptr => 8,
+            Some(t) => u64::from(t.size()).min(8),
+            None => 1,
+        };
     }
 }
 
@@ -532,7 +580,7 @@ pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
             nobits: false,
         },
     )?;
-    Ok((bytes, off as usize))
+    Ok((bytes, usize_of(off)))
 }
 
 /// The kernel's limit on map names (BPF_OBJ_NAME_LEN - 1).

@@ -7,12 +7,19 @@
 //! version). Kept untouched:
 //! code, data, `.maps`, `.BTF`, `.BTF.ext` and their relocations. Symbol indices change, so every
 //! kept relocation and `.llvm_addrsig` is renumbered.
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
+#![deny(clippy::cast_possible_truncation)]
 
 /// Why an object could not be stripped, with the byte offset of the offending header.
 pub type Error = crate::ParseError;
 
 fn err(offset: usize, msg: impl Into<String>) -> Error {
     Error::at(offset, msg)
+}
+
+/// A file offset or size as usize; one that does not fit can only fail the bounds check after.
+fn usize_of(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }
 
 const EHDR_LEN: usize = 64;
@@ -122,7 +129,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
     if u16_at(d, 56) != 0 {
         return Err(err(56, "relocatable object with program headers"));
     }
-    let shoff = u64_at(d, 40) as usize;
+    let shoff = usize_of(u64_at(d, 40));
     let shentsize = u16_at(d, 58) as usize;
     let shnum = u16_at(d, 60) as usize;
     let shstrndx = u16_at(d, 62) as usize;
@@ -149,9 +156,9 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         if !s.has_bytes() {
             return Ok(&[]);
         }
-        (s.offset as usize)
-            .checked_add(s.size as usize)
-            .and_then(|end| d.get(s.offset as usize..end))
+        usize_of(s.offset)
+            .checked_add(usize_of(s.size))
+            .and_then(|end| d.get(usize_of(s.offset)..end))
             .ok_or_else(|| {
                 err(
                     hdr_off(i),
@@ -217,7 +224,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         if i >= shnum || removed[i] {
             None
         } else {
-            Some(new_index[i] as u16)
+            u16::try_from(new_index[i]).ok()
         }
     };
 
@@ -248,7 +255,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
             let shndx = u16_at(sym, 6);
             if shndx == SHN_XINDEX {
                 return Err(err(
-                    shdrs[st].offset as usize + i * SYM_LEN,
+                    usize_of(shdrs[st].offset).saturating_add(i * SYM_LEN),
                     "extended symbol section index",
                 ));
             }
@@ -325,7 +332,7 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
                     let sym = (info >> 32) as usize;
                     let new_sym = sym_map.get(sym).copied().flatten().ok_or_else(|| {
                         err(
-                            s.offset as usize + k * ent,
+                            usize_of(s.offset).saturating_add(k * ent),
                             format!("relocation refers to symbol {sym}, which is missing or in a removed section"),
                         )
                     })?;
@@ -371,8 +378,11 @@ pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
         s.write(&mut out);
     }
     out[40..48].copy_from_slice(&new_shoff.to_le_bytes());
-    out[60..62].copy_from_slice(&(new_shdrs.len() as u16).to_le_bytes());
-    out[62..64].copy_from_slice(&(shstr_new as u16).to_le_bytes());
+    // Both are at most the input's counts, which were u16 fields.
+    let shnum = u16::try_from(new_shdrs.len()).map_err(|_| err(60, "too many sections"))?;
+    let shstrndx = u16::try_from(shstr_new).map_err(|_| err(62, "section index overflow"))?;
+    out[60..62].copy_from_slice(&shnum.to_le_bytes());
+    out[62..64].copy_from_slice(&shstrndx.to_le_bytes());
     Ok(out)
 }
 
@@ -417,7 +427,8 @@ impl StrTab {
                     off
                 }
             };
-            self.offsets.insert(v[i].clone(), off as u32);
+            self.offsets
+                .insert(v[i].clone(), u32::try_from(off).unwrap_or(u32::MAX));
         }
     }
 
@@ -428,7 +439,7 @@ impl StrTab {
 
 /// Appends a section's bytes at its alignment and records where they went.
 fn place(out: &mut Vec<u8>, s: &mut Shdr, data: &[u8]) {
-    let align = s.addralign.max(1) as usize;
+    let align = usize_of(s.addralign.max(1));
     while !out.len().is_multiple_of(align) {
         out.push(0);
     }
@@ -458,7 +469,7 @@ fn remap_addrsig(data: &[u8], sym_map: &[Option<u32>]) -> Option<Vec<u8>> {
                 break;
             }
         }
-        if let Some(Some(n)) = sym_map.get(v as usize) {
+        if let Some(Some(n)) = sym_map.get(usize_of(v)) {
             let mut n = u64::from(*n);
             loop {
                 let b = (n & 0x7f) as u8;

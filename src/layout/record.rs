@@ -12,8 +12,8 @@ use super::{
 };
 use crate::btf::{Btf, Kind, Member, Ty};
 
-/// Anonymous types nest this deep at most; hostile BTF must not exhaust the stack.
-const MAX_DEPTH: u32 = 256;
+/// Types nest this deep at most (validation rejects deeper BTF, so this is a second guard).
+const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 
 /// Builds the item that defines `id` (if any), pushing the ids it uses by value to `deps`.
 pub(super) fn build_item<'a>(
@@ -321,11 +321,17 @@ impl<'a> Cx<'_, 'a, '_> {
                         elem: Box::new(elem),
                         len: a.nelems,
                     },
-                    Some(esize * u64::from(a.nelems)),
+                    // Validation bounds every size by u32::MAX, so this cannot fail on parsed BTF.
+                    Some(
+                        esize
+                            .checked_mul(u64::from(a.nelems))
+                            .ok_or("array larger than 4 GiB")?,
+                    ),
                 ))
             }
             Kind::Struct | Kind::Union if t.name().is_empty() => {
-                let rec = self.record(t, None, depth + 1)?;
+                // `depth` already counts this type: one level per nesting level.
+                let rec = self.record(t, None, depth)?;
                 Ok((FieldType::Inline(Box::new(rec)), size))
             }
             Kind::Struct | Kind::Union => {

@@ -431,16 +431,25 @@ fn bad_layouts_are_errors_with_a_breadcrumb() {
 }
 
 #[test]
-fn deep_nesting_is_an_error_not_a_stack_overflow() {
-    let mut b = B::new();
-    let int = b.int("int", 4, true);
-    let mut t = b.record(false, "", 4, &[("x", int, 0, 0)]);
-    for _ in 0..2000 {
-        t = b.record(false, "", 4, &[("x", t, 0, 0)]);
-    }
-    b.record(false, "top", 4, &[("x", t, 0, 0)]);
-    let err = layout_err(&b, "top");
-    assert!(err.ends_with("nest too deeply"), "{err}");
+fn deep_nesting_is_rejected_at_parse_and_the_deepest_valid_nesting_lays_out() {
+    let nested = |levels: u32| {
+        let mut b = B::new();
+        let int = b.int("int", 4, true);
+        let mut t = b.record(false, "", 4, &[("x", int, 0, 0)]);
+        for _ in 0..levels {
+            t = b.record(false, "", 4, &[("x", t, 0, 0)]);
+        }
+        b.record(false, "top", 4, &[("x", t, 0, 0)]);
+        b
+    };
+    let err = Btf::parse(&nested(2000).blob())
+        .err()
+        .expect("2000 levels parsed");
+    assert!(err.to_string().contains("nested more than"), "{err}");
+    // int, the innermost record, `levels` records and `top`: MAX_NESTING types deep.
+    let deepest = nested(crate::btf::MAX_NESTING - 3);
+    let items = build(&deepest.blob(), &["top"]).expect("the deepest valid BTF lays out");
+    assert!(!items.is_empty());
 }
 
 #[test]

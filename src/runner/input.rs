@@ -1,5 +1,7 @@
 //! The loader's inputs: a package.json (read with `model::package`, the model `ecc` writes)
 //! or a bare `X.bpf.o`.
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
+#![deny(clippy::cast_possible_truncation)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -72,7 +74,9 @@ pub fn unpack_object(pkg: &Package) -> Result<Vec<u8>, String> {
     let mut elf = Vec::with_capacity(pkg.bpf_object_size.min(64 << 20));
     // Read one byte past the declared size so an oversized stream is caught without
     // inflating all of it.
-    let limit = pkg.bpf_object_size as u64 + 1;
+    let limit = u64::try_from(pkg.bpf_object_size)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     flate2::read::ZlibDecoder::new(zipped.as_slice())
         .take(limit)
         .read_to_end(&mut elf)

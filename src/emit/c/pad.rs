@@ -87,8 +87,9 @@ pub(super) struct Planner<'b, 'a> {
     align: &'b [AtomicU8],
 }
 
-/// Deeper by-value nesting than this is hostile input; treat such records as packed.
-const MAX_DEPTH: u32 = 256;
+/// Validation bounds by-value nesting by this, so the guard below never fires on parsed
+/// BTF; it stays as a second line of defence (such records would be treated as packed).
+const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 
 impl<'b, 'a> Planner<'b, 'a> {
     pub(super) fn new(btf: &'b Btf<'a>, aligns: &'b Aligns) -> Self {
@@ -99,22 +100,29 @@ impl<'b, 'a> Planner<'b, 'a> {
     }
 
     /// Alignment in bytes of a type as our emitted C declares it.
-    pub(super) fn align_of(&mut self, id: u32, depth: u32) -> u32 {
+    pub(super) fn align_of(&mut self, mut id: u32, depth: u32) -> u32 {
         let btf = self.btf;
-        let Some((id, kind)) = btf.resolve(id).and_then(|id| Some((id, btf.kind_of(id)?))) else {
-            return 1;
-        };
-        match kind {
-            Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
-                btf.word_of(id).unwrap_or(0).clamp(1, 16)
-            }
-            Kind::Ptr => 8,
-            Kind::Array => {
-                let elem = btf.ty(id).and_then(|t| t.array()).map(|a| a.elem);
-                elem.map_or(1, |e| self.align_of(e, depth + 1))
-            }
-            Kind::Struct | Kind::Union => self.record_align(id, depth),
-            _ => 1,
+        // Arrays align as their element: followed in a loop, not by recursion.
+        loop {
+            let Some((rid, kind)) = btf.resolve(id).and_then(|id| Some((id, btf.kind_of(id)?)))
+            else {
+                return 1;
+            };
+            return match kind {
+                Kind::Int | Kind::Float | Kind::Enum | Kind::Enum64 => {
+                    btf.word_of(rid).unwrap_or(0).clamp(1, 16)
+                }
+                Kind::Ptr => 8,
+                Kind::Array => match btf.ty(rid).and_then(|t| t.array()) {
+                    Some(a) => {
+                        id = a.elem;
+                        continue;
+                    }
+                    None => 1,
+                },
+                Kind::Struct | Kind::Union => self.record_align(rid, depth),
+                _ => 1,
+            };
         }
     }
 
