@@ -5,6 +5,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Parser;
@@ -62,6 +64,9 @@ struct Cli {
     /// Directory holding libbpf's headers (bpf/bpf_helpers.h), searched before the system's
     #[arg(long, value_name = "DIR")]
     libbpf_include: Option<PathBuf>,
+    /// Do not use (or build) the precompiled vmlinux.h (the outputs are the same; slower)
+    #[arg(long)]
+    no_pch: bool,
     /// Extra clang arguments, passed as they are
     #[arg(last = true, value_name = "CLANG_ARGS")]
     clang_args: Vec<String>,
@@ -102,6 +107,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// A flag that SIGINT and SIGTERM set instead of killing ecc, so the compile can stop clang
+/// and clean up its temp directory first.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
 fn compile(cli: Cli) -> Result<()> {
     // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
     // here, before any thread exists, because it sets an environment variable.
@@ -134,6 +149,8 @@ fn compile(cli: Cli) -> Result<()> {
         libbpf_include: cli.libbpf_include,
         cflags,
         cache_dir: None,
+        no_pch: cli.no_pch,
+        stop: Some(stop_on_signals()?),
     };
     let verbose = cli.verbose;
     let log = move |line: &str| {
@@ -141,7 +158,14 @@ fn compile(cli: Cli) -> Result<()> {
             eprintln!("ecc: {line}");
         }
     };
-    let outcome = driver::build(&req, &log)?;
+    let outcome = match driver::build(&req, &log) {
+        Err(driver::Error::Interrupted) => {
+            // Killed clang, removed the temp directory, wrote nothing: exit as a shell
+            // expects of a command stopped by SIGINT.
+            std::process::exit(130)
+        }
+        r => r?,
+    };
     for w in &outcome.warnings {
         eprintln!("ecc: warning: {w}");
     }

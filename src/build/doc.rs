@@ -3,11 +3,10 @@
 //! result does not depend on libclang's own Doxygen parser.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// One parsed doc comment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,8 +32,8 @@ pub enum Error {
     /// The detail (where clang-sys looked) is kept for verbose output.
     #[error("libclang could not be loaded, so doc comments are left out; install libclang1-14 (Debian) or set LIBCLANG_PATH")]
     NoLibclang(String),
-    #[error("libclang could not parse {0}: {1}")]
-    Parse(String, String),
+    #[error("libclang could not parse {0}")]
+    Parse(String, #[source] clang::SourceError),
 }
 
 /// Strips the comment markers of a raw comment and returns its lines.
@@ -134,22 +133,11 @@ pub fn parse_comment(raw: &str) -> Doc {
 /// a library user) take turns.
 static LIBCLANG: Mutex<()> = Mutex::new(());
 
-/// A header to parse once into a precompiled header, reused by later runs.
-///
-/// Parsing vmlinux.h is most of the work of a doc-comment parse (~200 ms of CPU); loading
-/// it from a PCH takes ~10 ms. The PCH is built by the same libclang that reads it, so
-/// versions always match, and is keyed by that version and the flags that shape it.
-#[derive(Clone, Debug)]
-pub struct Pch {
-    /// The header (vmlinux.h in the cache); the PCH goes next to it.
-    pub header: PathBuf,
-    /// Flags that change how the header parses (target, defines, user flags).
-    pub key_args: Vec<String>,
-}
-
 /// Reads the doc comments of `source` with libclang. `args` are the clang flags of the
-/// compile (include paths, defines), so the file parses as it compiles.
-pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs, Error> {
+/// compile (include paths, defines), so the file parses as it compiles; `pch` is the
+/// compile's precompiled vmlinux.h, which spares libclang parsing it again.
+/// The flag says whether the PCH was used.
+pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Docs, bool), Error> {
     let _turn = LIBCLANG.lock().unwrap_or_else(|p| p.into_inner());
     let clang = clang::Clang::new().map_err(Error::NoLibclang)?;
     // Declarations from the PCH are not visited: only the source's own are of interest.
@@ -163,20 +151,19 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
             .skip_function_bodies(true)
             .parse()
     };
-    let with_pch = pch
-        .and_then(|p| precompiled(&index, args, p))
-        .and_then(|file| {
-            let tu = parse(&["-include-pch".to_string(), file.display().to_string()]).ok()?;
-            // A PCH that does not fit (it should, by its key) makes a fatal error: parse again.
-            let fatal = tu
-                .get_diagnostics()
-                .iter()
-                .any(|d| d.get_severity() == clang::diagnostic::Severity::Fatal);
-            (!fatal).then_some(tu)
-        });
+    let with_pch = pch.and_then(|file| {
+        let tu = parse(&["-include-pch".to_string(), file.display().to_string()]).ok()?;
+        // A PCH that does not fit (it should, by its key) makes a fatal error: parse again.
+        let fatal = tu
+            .get_diagnostics()
+            .iter()
+            .any(|d| d.get_severity() == clang::diagnostic::Severity::Fatal);
+        (!fatal).then_some(tu)
+    });
+    let used_pch = with_pch.is_some();
     let tu = match with_pch {
         Some(tu) => tu,
-        None => parse(&[]).map_err(|e| Error::Parse(source.to_string(), e.to_string()))?,
+        None => parse(&[]).map_err(|e| Error::Parse(source.display().to_string(), e))?,
     };
     let mut docs = Docs::default();
     for e in tu.get_entity().get_children() {
@@ -204,39 +191,7 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
             }
         }
     }
-    Ok(docs)
-}
-
-/// The PCH for `pch.header`, built on first use. `None` when it cannot be built or written;
-/// the caller then parses without it.
-fn precompiled(index: &clang::Index<'_>, args: &[String], pch: &Pch) -> Option<PathBuf> {
-    let mut h = Sha256::new();
-    h.update(clang::get_version().as_bytes());
-    for a in &pch.key_args {
-        h.update(b"\0");
-        h.update(a.as_bytes());
-    }
-    let key = crate::build::compile::hex(&h.finalize());
-    let dir = pch.header.parent()?;
-    let file = dir.join(format!("vmlinux-{}.pch", &key[..16]));
-    if file.is_file() {
-        return Some(file);
-    }
-    let mut a = args.to_vec();
-    a.extend(["-x".to_string(), "c-header".to_string()]);
-    let tu = index
-        .parser(&pch.header)
-        .arguments(&a)
-        .incomplete(true)
-        .parse()
-        .ok()?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".ecc-pch-")
-        .tempfile_in(dir)
-        .ok()?;
-    tu.save(tmp.path()).ok()?;
-    tmp.persist(&file).ok()?;
-    Some(file)
+    Ok((docs, used_pch))
 }
 
 #[cfg(test)]

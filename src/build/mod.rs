@@ -6,4 +6,6 @@ pub mod compile;
 pub mod doc;
 pub mod driver;
 pub mod export;
+pub mod flags;
+pub mod pch;
 pub mod vmlinux;
