@@ -170,6 +170,12 @@ impl<'b, 'a> EventPrinter<'b, 'a> {
 /// anything is loaded.
 pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    if model.programs.is_empty() {
+        return Err(Error::input(
+            &input.path,
+            "the package has no programs (a types-only object, as `ecc --header-only` makes)",
+        ));
+    }
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
     let mut obj = open(input, opts.btf.as_deref())?;
