@@ -25,6 +25,8 @@ pub struct Docs {
     pub vars: BTreeMap<String, Doc>,
     /// Functions (programs).
     pub funcs: BTreeMap<String, Doc>,
+    /// The source line of each documented variable, for messages.
+    pub var_lines: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,11 +174,12 @@ pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Do
             continue;
         }
         let Some(name) = e.get_name() else { continue };
-        let target = match e.get_kind() {
-            clang::EntityKind::VarDecl => &mut docs.vars,
-            clang::EntityKind::FunctionDecl => &mut docs.funcs,
-            _ => continue,
-        };
+        if !matches!(
+            e.get_kind(),
+            clang::EntityKind::VarDecl | clang::EntityKind::FunctionDecl
+        ) {
+            continue;
+        }
         // `/// doc` above `struct { ... } name SEC(".maps");` belongs to the anonymous struct.
         let raw = e.get_comment().or_else(|| {
             e.get_type()?
@@ -187,11 +190,101 @@ pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Do
         if let Some(raw) = raw {
             let doc = parse_comment(&raw);
             if doc != Doc::default() {
+                if e.get_kind() == clang::EntityKind::VarDecl {
+                    let line = e
+                        .get_location()
+                        .map_or(0, |l| l.get_spelling_location().line);
+                    docs.var_lines.insert(name.clone(), line);
+                }
+                let target = match e.get_kind() {
+                    clang::EntityKind::VarDecl => &mut docs.vars,
+                    _ => &mut docs.funcs,
+                };
                 target.insert(name, doc);
             }
         }
     }
     Ok((docs, used_pch))
+}
+
+/// Checks the `@cmdarg` annotations as the runtime will (`ecc run` refuses a whole package
+/// for one bad option), so the mistake is reported at compile time, at its line: the bad
+/// annotation is dropped and a `file:line: ...` warning returned for each.
+pub fn check_cmdargs(docs: &mut Docs, file: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut taken: Vec<(String, Option<char>, String)> = Vec::new();
+    let mut names: Vec<String> = docs.vars.keys().cloned().collect();
+    names.sort_by_key(|n| docs.var_lines.get(n).copied().unwrap_or(0));
+    for var in names {
+        let Some(doc) = docs.vars.get_mut(&var) else {
+            continue;
+        };
+        let Some(i) = doc.tags.iter().position(|(k, _)| k == "cmdarg") else {
+            continue;
+        };
+        let line = docs.var_lines.get(&var).copied().unwrap_or(0);
+        match cmdarg_names(&var, &doc.tags[i].1, &taken) {
+            Ok((long, short)) => taken.push((long, short, var.clone())),
+            Err(why) => {
+                warnings.push(format!(
+                    "{file}:{line}: @cmdarg of '{var}': {why}; the annotation is dropped"
+                ));
+                doc.tags.remove(i);
+            }
+        }
+    }
+    warnings
+}
+
+/// The option names a `@cmdarg` value gives `var`, or why the runtime would refuse them.
+fn cmdarg_names(
+    var: &str,
+    v: &Value,
+    taken: &[(String, Option<char>, String)],
+) -> Result<(String, Option<char>), String> {
+    let Value::Object(m) = v else {
+        return Err(format!("not a JSON object: {v}"));
+    };
+    let text = |k: &str| match m.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("\"{k}\" must be a string, not {other}")),
+    };
+    let long = text("long")?.unwrap_or_else(|| var.to_string());
+    let long_ok = long
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && long
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !long_ok || long == "help" {
+        return Err(format!("--{long} cannot be an option name"));
+    }
+    let short = match text("short")? {
+        None => None,
+        Some(s) => {
+            let mut cs = s.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) if c.is_ascii_alphanumeric() && c != 'h' => Some(c),
+                (Some(_), None) => return Err(format!("-{s} cannot be an option name")),
+                _ => return Err(format!("\"short\" must be one character, not \"{s}\"")),
+            }
+        }
+    };
+    for (l, sh, other) in taken {
+        if *l == long {
+            return Err(format!("--{long} is already the option of '{other}'"));
+        }
+        if short.is_some() && *sh == short {
+            return Err(format!(
+                "-{} is already the option of '{other}'",
+                short.unwrap_or('?')
+            ));
+        }
+    }
+    Ok((long, short))
 }
 
 #[cfg(test)]
@@ -240,6 +333,51 @@ mod tests {
             d.tags,
             vec![("sample".to_string(), json!({"interval": 1000}))]
         );
+    }
+
+    #[test]
+    fn bad_cmdargs_are_dropped_with_their_line() {
+        let mut docs = Docs::default();
+        let cases = [
+            ("a_ok", r#"{"short": "p", "long": "pid"}"#),
+            ("b_json", r#"{"short": "x", "#),
+            ("c_short", r#"{"short": "pp"}"#),
+            ("d_same", r#"{"long": "pid"}"#),
+            ("e_help", r#"{"long": "help"}"#),
+            ("f_same_short", r#"{"short": "p", "long": "other"}"#),
+        ];
+        for (i, (var, cmdarg)) in cases.iter().enumerate() {
+            docs.vars.insert(
+                var.to_string(),
+                parse_comment(&format!("/// @cmdarg {cmdarg}")),
+            );
+            docs.var_lines.insert(var.to_string(), 10 + i as u32);
+        }
+        let w = check_cmdargs(&mut docs, "x.bpf.c");
+        assert_eq!(w.len(), 5, "{w:#?}");
+        assert!(
+            w[0].starts_with("x.bpf.c:11: @cmdarg of 'b_json': not a JSON object"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].contains("x.bpf.c:12") && w[1].contains("one character"),
+            "{}",
+            w[1]
+        );
+        assert!(
+            w[2].contains("--pid is already the option of 'a_ok'"),
+            "{}",
+            w[2]
+        );
+        assert!(w[3].contains("--help cannot be"), "{}", w[3]);
+        assert!(
+            w[4].contains("-p is already the option of 'a_ok'"),
+            "{}",
+            w[4]
+        );
+        assert!(docs.vars["a_ok"].tags.iter().any(|(k, _)| k == "cmdarg"));
+        assert!(!docs.vars["b_json"].tags.iter().any(|(k, _)| k == "cmdarg"));
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub struct Outcome {
 pub enum Error {
     #[error("{0}: no such file")]
     Missing(String),
+    #[error("{0} is a directory; give the BPF C source file")]
+    SourceIsDir(String),
+    #[error("-o {0}: is a file; -o names the output directory")]
+    OutputNotDir(String),
+    #[error("-M {0}: {1}")]
+    BadDepfile(String, &'static str),
     #[error("{0}")]
     Read(String, #[source] std::io::Error),
     #[error("{0}: the header defines no named struct to export")]
@@ -157,8 +163,27 @@ struct Inputs {
 }
 
 fn read_inputs(req: &Request) -> Result<Inputs, Error> {
+    if req.source.is_dir() {
+        return Err(Error::SourceIsDir(show(&req.source)));
+    }
     if !req.source.is_file() {
         return Err(Error::Missing(show(&req.source)));
+    }
+    if let Some(o) = req
+        .output_dir
+        .as_ref()
+        .filter(|o| o.exists() && !o.is_dir())
+    {
+        return Err(Error::OutputNotDir(show(o)));
+    }
+    if let Some(d) = &req.depfile {
+        let parent = d.parent().filter(|p| !p.as_os_str().is_empty());
+        if d.is_dir() {
+            return Err(Error::BadDepfile(show(d), "is a directory"));
+        }
+        if parent.is_some_and(|p| !p.is_dir()) {
+            return Err(Error::BadDepfile(show(d), "its directory does not exist"));
+        }
     }
     let source_text = std::fs::read(&req.source).map_err(|e| Error::Read(show(&req.source), e))?;
     // --header-only: the source is the header.
@@ -517,6 +542,13 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         raw.len(),
         stripped.len()
     ));
+    // ecc always passes -g: an object without BTF declared nothing for it to describe.
+    if crate::elf::object::btf_section(&stripped).is_err() {
+        return Err(match &inputs.header {
+            Some(h) if req.header_only => Error::NoExports(show(h), inputs.structs.join(", ")),
+            _ => Error::NoPrograms(display),
+        });
+    }
     let obj = Object::parse(&stripped).map_err(|e| Error::Object(display.clone(), e))?;
     if !req.header_only && obj.programs.is_empty() {
         return Err(Error::NoPrograms(display));
@@ -535,7 +567,10 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
             ));
         }
     }
-    let docs = join_docs(docs_thread, &mut warnings, log);
+    let mut docs = join_docs(docs_thread, &mut warnings, log);
+    if let Some(d) = docs.as_mut() {
+        warnings.extend(doc::check_cmdargs(d, &display));
+    }
     step("docs");
 
     let stem = object_stem(&req.source);
