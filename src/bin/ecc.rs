@@ -79,13 +79,16 @@ const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
 
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
+#[cfg(feature = "loader")]
 fn verify(args: Vec<OsString>) -> Result<()> {
     std::process::exit(ecc::runner::cli::main_verify(args[1..].to_vec()))
 }
 
 /// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
+#[cfg(feature = "loader")]
 static STOP: AtomicBool = AtomicBool::new(false);
 
+#[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, &STOP)?;
@@ -98,6 +101,7 @@ fn run(args: Vec<OsString>) -> Result<()> {
 }
 
 /// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.
+#[cfg(feature = "loader")]
 fn mount_tracefs() -> std::io::Result<()> {
     // SAFETY: all pointers are NUL-terminated static strings; data may be NULL.
     let rc = unsafe {
@@ -113,6 +117,16 @@ fn mount_tracefs() -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(not(feature = "loader"))]
+fn verify(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc verify` needs")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc run` needs")
 }
 
 fn main() -> ExitCode {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+#[cfg(feature = "docs")]
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -35,7 +36,9 @@ pub enum Error {
     #[error("libclang could not be loaded, so doc comments are left out; install libclang1-14 (Debian) or set LIBCLANG_PATH")]
     NoLibclang(String),
     #[error("libclang could not parse {0}")]
-    Parse(String, #[source] clang::SourceError),
+    Parse(String, #[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("ecc was built without the `docs` feature, so doc comments are left out")]
+    NotBuilt,
 }
 
 /// Strips the comment markers of a raw comment and returns its lines.
@@ -133,12 +136,24 @@ pub fn parse_comment(raw: &str) -> Doc {
 
 /// libclang allows one `Clang` per process at a time; builds running in parallel (tests,
 /// a library user) take turns.
+#[cfg(feature = "docs")]
 static LIBCLANG: Mutex<()> = Mutex::new(());
+
+/// Without the `docs` feature (no libclang crate), there are no doc comments.
+#[cfg(not(feature = "docs"))]
+pub fn extract(
+    _source: &Path,
+    _args: &[String],
+    _pch: Option<&Path>,
+) -> Result<(Docs, bool), Error> {
+    Err(Error::NotBuilt)
+}
 
 /// Reads the doc comments of `source` with libclang. `args` are the clang flags of the
 /// compile (include paths, defines), so the file parses as it compiles; `pch` is the
 /// compile's precompiled vmlinux.h, which spares libclang parsing it again.
 /// The flag says whether the PCH was used.
+#[cfg(feature = "docs")]
 pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Docs, bool), Error> {
     let _turn = LIBCLANG.lock().unwrap_or_else(|p| p.into_inner());
     let clang = clang::Clang::new().map_err(Error::NoLibclang)?;
@@ -165,7 +180,7 @@ pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Do
     let used_pch = with_pch.is_some();
     let tu = match with_pch {
         Some(tu) => tu,
-        None => parse(&[]).map_err(|e| Error::Parse(source.display().to_string(), e))?,
+        None => parse(&[]).map_err(|e| Error::Parse(source.display().to_string(), Box::new(e)))?,
     };
     let mut docs = Docs::default();
     for e in tu.get_entity().get_children() {

@@ -91,11 +91,12 @@ pub enum Error {
     #[error(transparent)]
     Vmlinux(#[from] vmlinux::Error),
     #[error("{0}: cannot strip DWARF")]
-    Strip(String, #[source] crate::elf::strip::Error),
+    Strip(String, #[source] crate::ParseError),
     #[error("{0}: cannot strip DWARF with {1}")]
     StripTool(String, String, #[source] std::io::Error),
+    /// The object's path; the parse error follows as the source.
     #[error("{0}")]
-    Object(String, #[source] crate::elf::object::Error),
+    Object(String, #[source] crate::ParseError),
     #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
     NoPrograms(String),
     #[error("{0}: cannot lay out the Wasm header")]
