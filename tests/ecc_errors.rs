@@ -285,3 +285,68 @@ fn ring_buffer_without_header_warns() {
         "{err}"
     );
 }
+
+/// Each misuse of a path gets its own message.
+#[test]
+fn path_misuse_messages() {
+    let c = Case::new("e-paths", &[("ok.bpf.c", GOOD), ("afile", "x")]);
+    std::fs::create_dir(c.dir.path().join("srcdir")).expect("mkdir");
+    c.fails(&["srcdir"], &["srcdir is a directory"]);
+    c.fails(&["ok.bpf.c", "-o", "afile"], &["-o afile: is a file"]);
+    c.fails(
+        &["ok.bpf.c", "-M", "no/such/dir/x.d"],
+        &["-M no/such/dir/x.d: its directory does not exist"],
+    );
+    c.fails(
+        &["ok.bpf.c", "-M", "srcdir"],
+        &["-M srcdir: is a directory"],
+    );
+}
+
+/// A source that declares nothing BTF could describe is told it has no programs, not to
+/// compile with -g.
+#[test]
+fn empty_source_has_no_programs() {
+    let c = Case::new("e-empty", &[("empty.bpf.c", "/* nothing */\n")]);
+    let err = c.fails(&["empty.bpf.c"], &["empty.bpf.c: no BPF programs"]);
+    assert!(!err.contains("-g"), "{err}");
+}
+
+/// Bad @cmdarg annotations are reported at their line and dropped, so the package still
+/// runs; doc comments are read for a source whose name does not end in `.c`.
+#[test]
+fn bad_cmdargs_are_reported_at_their_line() {
+    let src = format!(
+        "{GOOD}/// @cmdarg {{\"short\": \"pp\"}}\nconst volatile int a = 1;\n\
+         /// @cmdarg {{\"long\": \"help\"}}\nconst volatile int b = 2;\n\
+         /// @cmdarg {{\"long\": \"x\",\nconst volatile int c = 3;\n\
+         /// first\n/// @cmdarg {{\"long\": \"dup\"}}\nconst volatile int d = 4;\n\
+         /// second\n/// @cmdarg {{\"long\": \"dup\"}}\nconst volatile int e = 5;\n"
+    );
+    let c = Case::new("e-cmdarg", &[("prog.bpf", src.as_str())]);
+    let out = ecc_cmd(c.dir.path(), Some(c.tmp.path()))
+        .args(["prog.bpf", "-o", "out"])
+        .output()
+        .expect("ecc");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    for want in [
+        "prog.bpf:6: @cmdarg of 'a': \"short\" must be one character",
+        "prog.bpf:8: @cmdarg of 'b': --help cannot be an option name",
+        "prog.bpf:10: @cmdarg of 'c': not a JSON object",
+        "prog.bpf:16: @cmdarg of 'e': --dup is already the option of 'd'",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in\n{err}");
+    }
+    let pkg = read_json(&c.dir.path().join("out/package.json"));
+    let vars = pkg["meta"]["bpf_skel"]["data_sections"][0]["variables"].clone();
+    let var = |n: &str| {
+        vars.as_array()
+            .and_then(|v| v.iter().find(|x| x["name"] == n))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(var("d")["cmdarg"]["long"], "dup");
+    assert!(var("e")["cmdarg"].is_null());
+    assert_eq!(var("e")["description"], "second", "docs read from prog.bpf");
+}

@@ -7,8 +7,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
-#[cfg(feature = "loader")]
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -79,6 +79,9 @@ struct Cli {
     /// (default: ~/.cache/eunomia/btfhub-archive)
     #[arg(long, value_name = "DIR", requires = "btfgen")]
     btfhub_archive: Option<PathBuf>,
+    /// Do not use (or build) the precompiled vmlinux.h (the outputs are the same; slower)
+    #[arg(long)]
+    no_pch: bool,
     /// Extra clang arguments, passed as they are
     #[arg(last = true, value_name = "CLANG_ARGS")]
     clang_args: Vec<String>,
@@ -183,17 +186,12 @@ fn verify(args: Vec<OsString>) -> Result<()> {
     exit_status(ecc::runner::cli::main_verify(args))
 }
 
-/// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
-#[cfg(feature = "loader")]
-static STOP: AtomicBool = AtomicBool::new(false);
-
+/// The runner checks the stop flag at least every 100 ms and then detaches.
 #[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, &STOP)?;
-    }
+    let stop = stop_on_signals()?;
     let host = ecc::runner::cli::Host {
-        stop: &STOP,
+        stop: &stop,
         mount_tracefs: Some(mount_tracefs),
     };
     exit_status(ecc::runner::cli::main_run(args, host))
@@ -452,6 +450,16 @@ fn btfhub_archive(given: Option<PathBuf>) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// A flag that SIGINT and SIGTERM set instead of killing ecc, so the compile can stop clang
+/// and clean up its temp directory first, and `run` can detach before it exits.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
 fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
     // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
     // here, before any thread exists, because it sets an environment variable.
@@ -483,6 +491,8 @@ fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
             .btfgen
             .then(|| btfhub_archive(cli.btfhub_archive))
             .transpose()?,
+        no_pch: cli.no_pch,
+        stop: Some(stop_on_signals()?),
     };
     let verbose = cli.verbose;
     let log = move |line: &str| {
@@ -490,7 +500,14 @@ fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
             eprintln!("ecc: {line}");
         }
     };
-    let outcome = driver::build(&req, &log)?;
+    let outcome = match driver::build(&req, &log) {
+        Err(driver::Error::Interrupted) => {
+            // Killed clang, removed the temp directory, wrote nothing: exit as a shell
+            // expects of a command stopped by SIGINT.
+            std::process::exit(130)
+        }
+        r => r?,
+    };
     for w in &outcome.warnings {
         eprintln!("ecc: warning: {w}");
     }

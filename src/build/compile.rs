@@ -6,6 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -17,16 +18,18 @@ pub enum Error {
     ClangNotInPath,
     #[error("clang binary {0} does not exist or is not executable")]
     ClangMissing(PathBuf),
-    #[error("cannot run {0}: {1}")]
-    Spawn(PathBuf, std::io::Error),
+    #[error("cannot run {0}")]
+    Spawn(PathBuf, #[source] std::io::Error),
     #[error("{0} -v printed no include search list")]
     NoSearchList(PathBuf),
     #[error("clang failed to compile {file} ({status})")]
     Failed { file: String, status: String },
     #[error("clang wrote no object for {0}")]
     NoObject(String),
-    #[error("{0}: {1}")]
-    Io(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Finds an executable the way a shell does: names with a `/` are taken as they are, bare
@@ -88,26 +91,34 @@ pub struct Toolchain {
     pub resource_dir: Option<PathBuf>,
 }
 
-/// Asks `clang -v -E` for its include search list. That costs a process (~25 ms), so the answer
-/// is cached under `cache`, keyed by the binary's path, size and mtime.
-pub fn probe(clang: &Path, cache: Option<&Path>) -> Result<Toolchain, Error> {
-    let key = cache.and_then(|dir| {
-        let meta = std::fs::metadata(clang).ok()?;
-        let mtime = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        let canon = std::fs::canonicalize(clang).ok()?;
-        let mut h = Sha256::new();
-        h.update(canon.as_os_str().as_encoded_bytes());
-        h.update(format!(
+/// A binary's identity without running it: canonical path, size and mtime.
+pub(crate) fn tool_identity(tool: &Path) -> Option<Vec<u8>> {
+    let meta = std::fs::metadata(tool).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let canon = std::fs::canonicalize(tool).ok()?;
+    let mut id = canon.into_os_string().into_encoded_bytes();
+    id.extend(
+        format!(
             "\0{}\0{}.{}",
             meta.len(),
             mtime.as_secs(),
             mtime.subsec_nanos()
-        ));
-        Some(dir.join(format!("clang-{}.txt", &hex(&h.finalize())[..32])))
+        )
+        .bytes(),
+    );
+    Some(id)
+}
+
+/// Asks `clang -v -E` for its include search list. That costs a process (~25 ms), so the answer
+/// is cached under `cache`, keyed by the binary's path, size and mtime.
+pub fn probe(clang: &Path, cache: Option<&Path>) -> Result<Toolchain, Error> {
+    let key = cache.and_then(|dir| {
+        let h = Sha256::digest(tool_identity(clang)?);
+        Some(dir.join(format!("clang-{}.txt", &hex(&h)[..32])))
     });
     if let Some(text) = key.as_ref().and_then(|k| std::fs::read_to_string(k).ok()) {
         if let Some(tc) = parse_probe_cache(clang, &text) {
@@ -228,8 +239,13 @@ pub struct Invocation {
     pub system_includes: Vec<PathBuf>,
     /// User flags (`-a`, `--`), passed through in order.
     pub user_flags: Vec<String>,
-    /// The scratch directory holding the wrapper; mapped away from debug info.
-    pub scratch_dir: PathBuf,
+    /// `-ffile-prefix-map` pairs: the scratch directory and the source's directory are mapped
+    /// away, so no path that depends on where ecc runs reaches the object.
+    pub prefix_maps: Vec<(OsString, OsString)>,
+    /// A precompiled vmlinux.h to load first.
+    pub pch: Option<PathBuf>,
+    /// The directory clang runs in (the source's), so the paths it records are relative to it.
+    pub cwd: Option<PathBuf>,
     pub input: PathBuf,
     pub output: PathBuf,
     /// Where clang writes the dependency file, if one is wanted.
@@ -239,56 +255,66 @@ pub struct Invocation {
 /// The target name clang writes into the dependency file; replaced by the real outputs.
 pub const DEP_TARGET: &str = "ECC_DEPFILE_TARGET";
 
-/// The clang argument vector (without the program name).
-pub fn clang_args(inv: &Invocation) -> Vec<OsString> {
-    let mut a: Vec<OsString> = Vec::new();
-    let mut push = |s: &dyn AsRef<OsStr>| a.push(s.as_ref().to_os_string());
-    for f in ["-g", "-O2", "-target", "bpf"] {
-        push(&f);
+/// The flags that shape how vmlinux.h parses: the ones a precompiled vmlinux.h is built
+/// with, and so part of its key.
+pub fn header_args(inv: &Invocation) -> Vec<OsString> {
+    let mut a: Vec<OsString> = ["-g", "-O2", "-target", "bpf"].map(OsString::from).into();
+    a.push(format!("-D__TARGET_ARCH_{}", inv.arch).into());
+    for d in inv.vmlinux_dir.iter().chain(&inv.libbpf_include) {
+        a.push("-I".into());
+        a.push(dir_arg(d));
     }
-    push(&format!("-D__TARGET_ARCH_{}", inv.arch));
-    push(&"-iquote");
-    push(&dir_arg(&inv.source_dir));
-    if let Some(d) = &inv.vmlinux_dir {
-        push(&"-I");
-        push(&dir_arg(d));
-    }
-    if let Some(d) = &inv.libbpf_include {
-        push(&"-I");
-        push(&dir_arg(d));
-    }
-    push(&"-I");
-    push(&dir_arg(&inv.source_dir));
-    for f in &inv.user_flags {
-        push(f);
-    }
+    a.extend(inv.user_flags.iter().map(OsString::from));
     for d in &inv.system_includes {
-        push(&"-idirafter");
-        push(d);
+        a.push("-idirafter".into());
+        a.push(d.into());
     }
     // Reproducibility: no compiler ident, no absolute paths in debug info (and so in BTF).
-    push(&"-fno-ident");
-    push(&"-fdebug-compilation-dir=.");
-    let mut map = inv.scratch_dir.clone().into_os_string();
-    map.push("=.");
-    let mut flag = OsString::from("-ffile-prefix-map=");
-    flag.push(&map);
-    push(&flag);
+    a.push("-fno-ident".into());
+    a.push("-fdebug-compilation-dir=.".into());
+    a
+}
+
+/// The flags of the compile up to the input: `header_args` plus the source's own include
+/// directories, the path maps and the precompiled header. libclang parses with these too.
+pub fn common_args(inv: &Invocation) -> Vec<OsString> {
+    let mut a = header_args(inv);
+    // The source's directory goes first for "..." includes and before the system's for <...>.
+    let at = 5;
+    a.splice(at..at, ["-iquote".into(), dir_arg(&inv.source_dir)]);
+    let libs =
+        2 * (usize::from(inv.vmlinux_dir.is_some()) + usize::from(inv.libbpf_include.is_some()));
+    a.splice(
+        at + 2 + libs..at + 2 + libs,
+        ["-I".into(), dir_arg(&inv.source_dir)],
+    );
+    for (from, to) in &inv.prefix_maps {
+        let mut flag = OsString::from("-ffile-prefix-map=");
+        flag.push(from);
+        flag.push("=");
+        flag.push(to);
+        a.push(flag);
+    }
+    if let Some(pch) = &inv.pch {
+        a.push("-include-pch".into());
+        a.push(pch.into());
+    }
+    a
+}
+
+/// The clang argument vector (without the program name).
+pub fn clang_args(inv: &Invocation) -> Vec<OsString> {
+    let mut a = common_args(inv);
     if let Some(dep) = &inv.depfile {
-        for f in ["-MD", "-MF"] {
-            push(&f);
-        }
-        push(dep);
-        push(&"-MT");
-        push(&DEP_TARGET);
+        a.extend(["-MD", "-MF"].map(OsString::from));
+        a.push(dep.into());
+        a.extend(["-MT", DEP_TARGET].map(OsString::from));
     }
     // The wrapper carries the source's name, which may end in `.h` (--header-only).
-    for f in ["-c", "-x", "c"] {
-        push(&f);
-    }
-    push(&inv.input);
-    push(&"-o");
-    push(&inv.output);
+    a.extend(["-c", "-x", "c"].map(OsString::from));
+    a.push((&inv.input).into());
+    a.push("-o".into());
+    a.push((&inv.output).into());
     a
 }
 
@@ -301,13 +327,24 @@ fn dir_arg(d: &Path) -> OsString {
 }
 
 /// Runs clang with stderr passed through untouched, so diagnostics (with colour on a
-/// terminal) reach the user exactly as clang prints them.
-pub fn run(clang: &Path, args: &[OsString], source_display: &str) -> Result<(), Error> {
-    let status = Command::new(clang)
-        .args(args)
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| Error::Spawn(clang.to_path_buf(), e))?;
+/// terminal) reach the user exactly as clang prints them. When `stop` becomes true, clang is
+/// killed and the run fails with `Error::Interrupted`.
+pub fn run(
+    clang: &Path,
+    args: &[OsString],
+    cwd: Option<&Path>,
+    source_display: &str,
+    stop: Option<&AtomicBool>,
+) -> Result<(), Error> {
+    let mut cmd = Command::new(clang);
+    cmd.args(args).stdin(Stdio::null());
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let status = wait_stoppable(&mut cmd, stop).map_err(|e| match e {
+        Waited::Spawn(e) => Error::Spawn(clang.to_path_buf(), e),
+        Waited::Stopped => Error::Interrupted,
+    })?;
     if status.success() {
         Ok(())
     } else {
@@ -318,6 +355,34 @@ pub fn run(clang: &Path, args: &[OsString], source_display: &str) -> Result<(), 
                 None => "killed by a signal".to_string(),
             },
         })
+    }
+}
+
+pub(crate) enum Waited {
+    Spawn(std::io::Error),
+    Stopped,
+}
+
+/// Spawns `cmd` and waits for it; when `stop` turns true the child is killed and reaped.
+pub(crate) fn wait_stoppable(
+    cmd: &mut Command,
+    stop: Option<&AtomicBool>,
+) -> Result<std::process::ExitStatus, Waited> {
+    let mut child = cmd.spawn().map_err(Waited::Spawn)?;
+    let Some(stop) = stop else {
+        return child.wait().map_err(Waited::Spawn);
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Waited::Stopped);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(e) => return Err(Waited::Spawn(e)),
+        }
     }
 }
 
@@ -451,37 +516,57 @@ fn make_tokens(s: &str) -> Vec<String> {
     toks
 }
 
-/// Turns clang's dependency file for the wrapper into one for the user's build: the real
-/// outputs as targets, the source first, and the scratch wrapper gone.
-pub fn rewrite_depfile(
+/// The files clang read, from its dependency file: each once (by its real path), without
+/// the wrapper in `skip[0]` and anything under the `skip` directories (the scratch dir, the
+/// vmlinux.h cache), so deleting the cache never breaks `make`. Relative entries are relative
+/// to `clang_cwd`; those under `cwd` are given relative to it.
+pub fn depfile_inputs(
     clang_dep: &str,
-    wrapper: &Path,
-    targets: &[String],
-    source: &str,
-) -> String {
+    clang_cwd: &Path,
+    skip: &[&Path],
+    cwd: &Path,
+) -> Vec<PathBuf> {
     let prefix = format!("{DEP_TARGET}:");
     let body = clang_dep
         .trim_start()
         .strip_prefix(&prefix)
         .unwrap_or(clang_dep);
-    let wrapper = wrapper.to_string_lossy();
-    let mut deps = vec![source.to_string()];
+    let mut seen = Vec::new();
+    let mut deps = Vec::new();
     for t in make_tokens(body) {
-        if t != wrapper && !deps.contains(&t) {
-            deps.push(t);
+        let abs = absolute(Path::new(&t), clang_cwd);
+        if skip.iter().any(|d| abs.starts_with(d)) {
+            continue;
         }
+        let real = std::fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+        if seen.contains(&real) {
+            continue;
+        }
+        seen.push(real);
+        let rel = abs.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(abs);
+        deps.push(rel);
     }
+    deps
+}
+
+/// A make rule: the outputs depend on `deps` (the source first); every other dependency also
+/// gets an empty rule of its own, as `-MP` does, so deleting a header does not break the next
+/// `make`.
+pub fn depfile_text(targets: &[String], deps: &[PathBuf]) -> String {
     let mut out = targets
         .iter()
         .map(|t| make_escape(t))
         .collect::<Vec<_>>()
         .join(" ");
     out.push(':');
-    for d in &deps {
+    for d in deps {
         out.push_str(" \\\n  ");
-        out.push_str(&make_escape(d));
+        out.push_str(&make_escape(&d.to_string_lossy()));
     }
     out.push('\n');
+    for d in deps.iter().skip(1) {
+        let _ = writeln!(out, "\n{}:", make_escape(&d.to_string_lossy()));
+    }
     out
 }
 
@@ -583,17 +668,24 @@ mod tests {
 
     #[test]
     fn depfile_is_rewritten() {
-        let dep = "ECC_DEPFILE_TARGET: /tmp/s/w.c testdata/bootstrap.h \\\n  /usr/include/bpf/bpf_helpers.h \\\n  /c/my\\ dir/vmlinux.h\n";
-        let out = rewrite_depfile(
+        let dep = "ECC_DEPFILE_TARGET: /tmp/s/w.c /w/testdata/bootstrap.h \\\n  /usr/include/bpf/bpf_helpers.h \\\n  /c/my\\ dir/vmlinux.h \\\n  bootstrap.h\n";
+        let deps = depfile_inputs(
             dep,
-            Path::new("/tmp/s/w.c"),
-            &["out/b.bpf.o".into(), "out/package.json".into()],
-            "testdata/b.bpf.c",
+            Path::new("/w/testdata"),
+            &[Path::new("/tmp/s"), Path::new("/c")],
+            Path::new("/w"),
         );
         assert_eq!(
+            deps,
+            ["testdata/bootstrap.h", "/usr/include/bpf/bpf_helpers.h"].map(PathBuf::from)
+        );
+        let mut all = vec![PathBuf::from("testdata/b.bpf.c")];
+        all.extend(deps);
+        let out = depfile_text(&["out/b.bpf.o".into(), "out/my pkg.json".into()], &all);
+        assert_eq!(
             out,
-            "out/b.bpf.o out/package.json: \\\n  testdata/b.bpf.c \\\n  testdata/bootstrap.h \\\n  \
-             /usr/include/bpf/bpf_helpers.h \\\n  /c/my\\ dir/vmlinux.h\n"
+            "out/b.bpf.o out/my\\ pkg.json: \\\n  testdata/b.bpf.c \\\n  testdata/bootstrap.h \\\n  \
+             /usr/include/bpf/bpf_helpers.h\n\ntestdata/bootstrap.h:\n\n/usr/include/bpf/bpf_helpers.h:\n"
         );
     }
 

@@ -3,13 +3,11 @@
 //! result does not depend on libclang's own Doxygen parser.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 #[cfg(feature = "docs")]
 use std::sync::Mutex;
 
 use serde_json::Value;
-#[cfg(feature = "docs")]
-use sha2::{Digest, Sha256};
 
 /// One parsed doc comment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +26,8 @@ pub struct Docs {
     pub vars: BTreeMap<String, Doc>,
     /// Functions (programs).
     pub funcs: BTreeMap<String, Doc>,
+    /// The source line of each documented variable, for messages.
+    pub var_lines: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +35,8 @@ pub enum Error {
     /// The detail (where clang-sys looked) is kept for verbose output.
     #[error("libclang could not be loaded, so doc comments are left out; install libclang1-14 (Debian) or set LIBCLANG_PATH")]
     NoLibclang(String),
-    #[error("libclang could not parse {0}: {1}")]
-    Parse(String, String),
+    #[error("libclang could not parse {0}")]
+    Parse(String, #[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("ecc was built without the `docs` feature, so doc comments are left out")]
     NotBuilt,
 }
@@ -139,29 +139,22 @@ pub fn parse_comment(raw: &str) -> Doc {
 #[cfg(feature = "docs")]
 static LIBCLANG: Mutex<()> = Mutex::new(());
 
-/// A header to parse once into a precompiled header, reused by later runs.
-///
-/// Parsing vmlinux.h is most of the work of a doc-comment parse (~200 ms of CPU); loading
-/// it from a PCH takes ~10 ms. The PCH is built by the same libclang that reads it, so
-/// versions always match, and is keyed by that version and the flags that shape it.
-#[derive(Clone, Debug)]
-pub struct Pch {
-    /// The header (vmlinux.h in the cache); the PCH goes next to it.
-    pub header: PathBuf,
-    /// Flags that change how the header parses (target, defines, user flags).
-    pub key_args: Vec<String>,
-}
-
 /// Without the `docs` feature (no libclang crate), there are no doc comments.
 #[cfg(not(feature = "docs"))]
-pub fn extract(_source: &str, _args: &[String], _pch: Option<&Pch>) -> Result<Docs, Error> {
+pub fn extract(
+    _source: &Path,
+    _args: &[String],
+    _pch: Option<&Path>,
+) -> Result<(Docs, bool), Error> {
     Err(Error::NotBuilt)
 }
 
 /// Reads the doc comments of `source` with libclang. `args` are the clang flags of the
-/// compile (include paths, defines), so the file parses as it compiles.
+/// compile (include paths, defines), so the file parses as it compiles; `pch` is the
+/// compile's precompiled vmlinux.h, which spares libclang parsing it again.
+/// The flag says whether the PCH was used.
 #[cfg(feature = "docs")]
-pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs, Error> {
+pub fn extract(source: &Path, args: &[String], pch: Option<&Path>) -> Result<(Docs, bool), Error> {
     let _turn = LIBCLANG.lock().unwrap_or_else(|p| p.into_inner());
     let clang = clang::Clang::new().map_err(Error::NoLibclang)?;
     // Declarations from the PCH are not visited: only the source's own are of interest.
@@ -175,20 +168,19 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
             .skip_function_bodies(true)
             .parse()
     };
-    let with_pch = pch
-        .and_then(|p| precompiled(&index, args, p))
-        .and_then(|file| {
-            let tu = parse(&["-include-pch".to_string(), file.display().to_string()]).ok()?;
-            // A PCH that does not fit (it should, by its key) makes a fatal error: parse again.
-            let fatal = tu
-                .get_diagnostics()
-                .iter()
-                .any(|d| d.get_severity() == clang::diagnostic::Severity::Fatal);
-            (!fatal).then_some(tu)
-        });
+    let with_pch = pch.and_then(|file| {
+        let tu = parse(&["-include-pch".to_string(), file.display().to_string()]).ok()?;
+        // A PCH that does not fit (it should, by its key) makes a fatal error: parse again.
+        let fatal = tu
+            .get_diagnostics()
+            .iter()
+            .any(|d| d.get_severity() == clang::diagnostic::Severity::Fatal);
+        (!fatal).then_some(tu)
+    });
+    let used_pch = with_pch.is_some();
     let tu = match with_pch {
         Some(tu) => tu,
-        None => parse(&[]).map_err(|e| Error::Parse(source.to_string(), e.to_string()))?,
+        None => parse(&[]).map_err(|e| Error::Parse(source.display().to_string(), Box::new(e)))?,
     };
     let mut docs = Docs::default();
     for e in tu.get_entity().get_children() {
@@ -197,11 +189,12 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
             continue;
         }
         let Some(name) = e.get_name() else { continue };
-        let target = match e.get_kind() {
-            clang::EntityKind::VarDecl => &mut docs.vars,
-            clang::EntityKind::FunctionDecl => &mut docs.funcs,
-            _ => continue,
-        };
+        if !matches!(
+            e.get_kind(),
+            clang::EntityKind::VarDecl | clang::EntityKind::FunctionDecl
+        ) {
+            continue;
+        }
         // `/// doc` above `struct { ... } name SEC(".maps");` belongs to the anonymous struct.
         let raw = e.get_comment().or_else(|| {
             e.get_type()?
@@ -212,44 +205,101 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
         if let Some(raw) = raw {
             let doc = parse_comment(&raw);
             if doc != Doc::default() {
+                if e.get_kind() == clang::EntityKind::VarDecl {
+                    let line = e
+                        .get_location()
+                        .map_or(0, |l| l.get_spelling_location().line);
+                    docs.var_lines.insert(name.clone(), line);
+                }
+                let target = match e.get_kind() {
+                    clang::EntityKind::VarDecl => &mut docs.vars,
+                    _ => &mut docs.funcs,
+                };
                 target.insert(name, doc);
             }
         }
     }
-    Ok(docs)
+    Ok((docs, used_pch))
 }
 
-/// The PCH for `pch.header`, built on first use. `None` when it cannot be built or written;
-/// the caller then parses without it.
-#[cfg(feature = "docs")]
-fn precompiled(index: &clang::Index<'_>, args: &[String], pch: &Pch) -> Option<PathBuf> {
-    let mut h = Sha256::new();
-    h.update(clang::get_version().as_bytes());
-    for a in &pch.key_args {
-        h.update(b"\0");
-        h.update(a.as_bytes());
+/// Checks the `@cmdarg` annotations as the runtime will (`ecc run` refuses a whole package
+/// for one bad option), so the mistake is reported at compile time, at its line: the bad
+/// annotation is dropped and a `file:line: ...` warning returned for each.
+pub fn check_cmdargs(docs: &mut Docs, file: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut taken: Vec<(String, Option<char>, String)> = Vec::new();
+    let mut names: Vec<String> = docs.vars.keys().cloned().collect();
+    names.sort_by_key(|n| docs.var_lines.get(n).copied().unwrap_or(0));
+    for var in names {
+        let Some(doc) = docs.vars.get_mut(&var) else {
+            continue;
+        };
+        let Some(i) = doc.tags.iter().position(|(k, _)| k == "cmdarg") else {
+            continue;
+        };
+        let line = docs.var_lines.get(&var).copied().unwrap_or(0);
+        match cmdarg_names(&var, &doc.tags[i].1, &taken) {
+            Ok((long, short)) => taken.push((long, short, var.clone())),
+            Err(why) => {
+                warnings.push(format!(
+                    "{file}:{line}: @cmdarg of '{var}': {why}; the annotation is dropped"
+                ));
+                doc.tags.remove(i);
+            }
+        }
     }
-    let key = crate::build::compile::hex(&h.finalize());
-    let dir = pch.header.parent()?;
-    let file = dir.join(format!("vmlinux-{}.pch", &key[..16]));
-    if file.is_file() {
-        return Some(file);
+    warnings
+}
+
+/// The option names a `@cmdarg` value gives `var`, or why the runtime would refuse them.
+fn cmdarg_names(
+    var: &str,
+    v: &Value,
+    taken: &[(String, Option<char>, String)],
+) -> Result<(String, Option<char>), String> {
+    let Value::Object(m) = v else {
+        return Err(format!("not a JSON object: {v}"));
+    };
+    let text = |k: &str| match m.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("\"{k}\" must be a string, not {other}")),
+    };
+    let long = text("long")?.unwrap_or_else(|| var.to_string());
+    let long_ok = long
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && long
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !long_ok || long == "help" {
+        return Err(format!("--{long} cannot be an option name"));
     }
-    let mut a = args.to_vec();
-    a.extend(["-x".to_string(), "c-header".to_string()]);
-    let tu = index
-        .parser(&pch.header)
-        .arguments(&a)
-        .incomplete(true)
-        .parse()
-        .ok()?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".ecc-pch-")
-        .tempfile_in(dir)
-        .ok()?;
-    tu.save(tmp.path()).ok()?;
-    tmp.persist(&file).ok()?;
-    Some(file)
+    let short = match text("short")? {
+        None => None,
+        Some(s) => {
+            let mut cs = s.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) if c.is_ascii_alphanumeric() && c != 'h' => Some(c),
+                (Some(_), None) => return Err(format!("-{s} cannot be an option name")),
+                _ => return Err(format!("\"short\" must be one character, not \"{s}\"")),
+            }
+        }
+    };
+    for (l, sh, other) in taken {
+        if *l == long {
+            return Err(format!("--{long} is already the option of '{other}'"));
+        }
+        if short.is_some() && *sh == short {
+            return Err(format!(
+                "-{} is already the option of '{other}'",
+                short.unwrap_or('?')
+            ));
+        }
+    }
+    Ok((long, short))
 }
 
 #[cfg(test)]
@@ -298,6 +348,51 @@ mod tests {
             d.tags,
             vec![("sample".to_string(), json!({"interval": 1000}))]
         );
+    }
+
+    #[test]
+    fn bad_cmdargs_are_dropped_with_their_line() {
+        let mut docs = Docs::default();
+        let cases = [
+            ("a_ok", r#"{"short": "p", "long": "pid"}"#),
+            ("b_json", r#"{"short": "x", "#),
+            ("c_short", r#"{"short": "pp"}"#),
+            ("d_same", r#"{"long": "pid"}"#),
+            ("e_help", r#"{"long": "help"}"#),
+            ("f_same_short", r#"{"short": "p", "long": "other"}"#),
+        ];
+        for (i, (var, cmdarg)) in cases.iter().enumerate() {
+            docs.vars.insert(
+                var.to_string(),
+                parse_comment(&format!("/// @cmdarg {cmdarg}")),
+            );
+            docs.var_lines.insert(var.to_string(), 10 + i as u32);
+        }
+        let w = check_cmdargs(&mut docs, "x.bpf.c");
+        assert_eq!(w.len(), 5, "{w:#?}");
+        assert!(
+            w[0].starts_with("x.bpf.c:11: @cmdarg of 'b_json': not a JSON object"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].contains("x.bpf.c:12") && w[1].contains("one character"),
+            "{}",
+            w[1]
+        );
+        assert!(
+            w[2].contains("--pid is already the option of 'a_ok'"),
+            "{}",
+            w[2]
+        );
+        assert!(w[3].contains("--help cannot be"), "{}", w[3]);
+        assert!(
+            w[4].contains("-p is already the option of 'a_ok'"),
+            "{}",
+            w[4]
+        );
+        assert!(docs.vars["a_ok"].tags.iter().any(|(k, _)| k == "cmdarg"));
+        assert!(!docs.vars["b_json"].tags.iter().any(|(k, _)| k == "cmdarg"));
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! runs on its own thread while clang compiles, so it adds no wall time.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::build::compile::{self, Invocation, Toolchain};
 use crate::build::doc::{self, Docs};
 use crate::build::export;
+use crate::build::pch;
 use crate::build::vmlinux;
 use crate::elf::object::Object;
 use crate::elf::strip;
@@ -42,6 +45,11 @@ pub struct Request {
     pub cache_dir: Option<PathBuf>,
     /// `--btfgen`: the BTFHub archive to cut minimal BTFs from into `<name>.tar`.
     pub btfgen: Option<PathBuf>,
+    /// Do not use (or build) the precompiled vmlinux.h.
+    pub no_pch: bool,
+    /// Set from outside (a signal handler in the binary) to stop the run: clang is killed,
+    /// the temp directory removed, nothing written, and the run fails with `Interrupted`.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a successful run produced.
@@ -49,20 +57,29 @@ pub struct Request {
 pub struct Outcome {
     pub written: Vec<PathBuf>,
     pub warnings: Vec<String>,
+    /// Every file the outputs depend on (source, headers; not the cached vmlinux.h), for
+    /// `cargo:rerun-if-changed` or a make dependency file.
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}: no such file")]
     Missing(String),
-    #[error("{0}: {1}")]
-    Read(String, std::io::Error),
+    #[error("{0} is a directory; give the BPF C source file")]
+    SourceIsDir(String),
+    #[error("-o {0}: is a file; -o names the output directory")]
+    OutputNotDir(String),
+    #[error("-M {0}: {1}")]
+    BadDepfile(String, &'static str),
+    #[error("{0}")]
+    Read(String, #[source] std::io::Error),
     #[error("{0}: the header defines no named struct to export")]
     NoStructs(String),
     #[error("{0}: none of the header's structs ({1}) reached the object's BTF; does the source include the header?")]
     NoExports(String, String),
-    #[error("output directory {0} cannot be written: {1}")]
-    OutputDir(String, std::io::Error),
+    #[error("output directory {0} cannot be written")]
+    OutputDir(String, #[source] std::io::Error),
     #[error("libbpf headers are missing: {0} not found; install libbpf-dev (Debian/Ubuntu) or libbpf-devel (Fedora), or pass --libbpf-include DIR")]
     NoLibbpf(String),
     #[error("--libbpf-include {0}: {0}/bpf/bpf_helpers.h does not exist")]
@@ -75,8 +92,10 @@ pub enum Error {
     Compile(#[from] compile::Error),
     #[error(transparent)]
     Vmlinux(#[from] vmlinux::Error),
-    #[error("{0}: cannot strip DWARF: {1}")]
-    Strip(String, String),
+    #[error("{0}: cannot strip DWARF")]
+    Strip(String, #[source] crate::ParseError),
+    #[error("{0}: cannot strip DWARF with {1}")]
+    StripTool(String, String, #[source] std::io::Error),
     /// The object's path; the parse error follows as the source.
     #[error("{0}")]
     Object(String, #[source] crate::ParseError),
@@ -84,10 +103,12 @@ pub enum Error {
     NoPrograms(String),
     #[error(transparent)]
     Btfgen(#[from] crate::btfgen::Error),
-    #[error("{0}: cannot lay out the Wasm header: {1}")]
-    WasmHeader(String, String),
-    #[error("cannot write the outputs to {0}: {1}")]
-    Write(String, std::io::Error),
+    #[error("{0}: cannot lay out the Wasm header")]
+    WasmHeader(String, #[source] crate::layout::Error),
+    #[error("cannot write {0}")]
+    Write(String, #[source] std::io::Error),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 fn show(p: &Path) -> String {
@@ -113,25 +134,6 @@ fn find_libbpf(dirs: &[PathBuf]) -> Option<PathBuf> {
         .cloned()
 }
 
-/// The directories named by `-I`/`-isystem`/`-idirafter` in user flags (`-I dir` or `-Idir`).
-fn user_include_dirs(flags: &[String]) -> Vec<PathBuf> {
-    const OPTS: [&str; 3] = ["-I", "-isystem", "-idirafter"];
-    let mut dirs = Vec::new();
-    let mut it = flags.iter();
-    while let Some(f) = it.next() {
-        if OPTS.contains(&f.as_str()) {
-            dirs.extend(it.next().map(PathBuf::from));
-        } else if let Some(d) = OPTS
-            .iter()
-            .find_map(|o| f.strip_prefix(o))
-            .filter(|d| !d.is_empty())
-        {
-            dirs.push(PathBuf::from(d));
-        }
-    }
-    dirs
-}
-
 /// Whether the text has any doc comment for libclang to find.
 fn has_doc_comments(src: &[u8]) -> bool {
     [b"///".as_slice(), b"/**", b"/*!", b"//!"]
@@ -139,71 +141,21 @@ fn has_doc_comments(src: &[u8]) -> bool {
         .any(|m| src.windows(m.len()).any(|w| w == *m))
 }
 
-/// The flags libclang needs to parse the source as clang compiles it.
+/// The flags libclang needs to parse the source as clang compiles it (its paths are all
+/// absolute, so the parse does not depend on the working directory either).
 fn doc_args(inv: &Invocation, tc: &Toolchain) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        "-target".into(),
-        "bpf".into(),
-        format!("-D__TARGET_ARCH_{}", inv.arch),
-    ];
-    let dir = |p: &Path| {
-        if p.as_os_str().is_empty() {
-            ".".to_string()
-        } else {
-            show(p)
-        }
-    };
-    a.extend(["-iquote".into(), dir(&inv.source_dir)]);
-    for d in inv.vmlinux_dir.iter().chain(&inv.libbpf_include) {
-        a.extend(["-I".into(), show(d)]);
-    }
-    a.extend(["-I".into(), dir(&inv.source_dir)]);
-    a.extend(inv.user_flags.iter().cloned());
-    for d in &tc.system_includes {
-        a.extend(["-idirafter".into(), show(d)]);
-    }
+    let mut inv = inv.clone();
+    inv.pch = None;
+    let mut a: Vec<String> = compile::common_args(&inv)
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if let Some(r) = &tc.resource_dir {
         a.extend(["-resource-dir".into(), show(r)]);
     }
+    // The source's name need not end in `.c`.
+    a.extend(["-x".into(), "c".into()]);
     a
-}
-
-/// Whether the first `#include` of the source is `vmlinux.h`.
-fn includes_vmlinux_first(src: &[u8]) -> bool {
-    let text = export::strip_comments(&String::from_utf8_lossy(src));
-    text.lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix('#'))
-        .map(str::trim_start)
-        .find(|l| l.starts_with("include"))
-        .is_some_and(|l| l.contains("\"vmlinux.h\"") || l.contains("<vmlinux.h>"))
-}
-
-/// The doc parse can load vmlinux.h precompiled when the source starts with it and gets our
-/// cached one (not a vmlinux.h of its own).
-fn doc_pch(
-    inv: &Invocation,
-    tc: &Toolchain,
-    cache: Option<&Path>,
-    src: &[u8],
-    cflags: &[String],
-) -> Option<doc::Pch> {
-    let dir = inv.vmlinux_dir.as_ref()?;
-    if !cache.is_some_and(|c| dir.starts_with(c)) || !includes_vmlinux_first(src) {
-        return None;
-    }
-    let mut own = user_include_dirs(cflags);
-    own.push(inv.source_dir.clone());
-    if own.iter().any(|d| d.join("vmlinux.h").exists()) {
-        return None;
-    }
-    let mut key_args = vec![format!("-D__TARGET_ARCH_{}", inv.arch)];
-    key_args.extend(cflags.iter().cloned());
-    key_args.extend(tc.resource_dir.iter().map(|r| show(r)));
-    Some(doc::Pch {
-        header: dir.join("vmlinux.h"),
-        key_args,
-    })
 }
 
 /// The source and the event header, read and checked.
@@ -216,8 +168,27 @@ struct Inputs {
 }
 
 fn read_inputs(req: &Request) -> Result<Inputs, Error> {
+    if req.source.is_dir() {
+        return Err(Error::SourceIsDir(show(&req.source)));
+    }
     if !req.source.is_file() {
         return Err(Error::Missing(show(&req.source)));
+    }
+    if let Some(o) = req
+        .output_dir
+        .as_ref()
+        .filter(|o| o.exists() && !o.is_dir())
+    {
+        return Err(Error::OutputNotDir(show(o)));
+    }
+    if let Some(d) = &req.depfile {
+        let parent = d.parent().filter(|p| !p.as_os_str().is_empty());
+        if d.is_dir() {
+            return Err(Error::BadDepfile(show(d), "is a directory"));
+        }
+        if parent.is_some_and(|p| !p.is_dir()) {
+            return Err(Error::BadDepfile(show(d), "its directory does not exist"));
+        }
     }
     let source_text = std::fs::read(&req.source).map_err(|e| Error::Read(show(&req.source), e))?;
     // --header-only: the source is the header.
@@ -284,7 +255,7 @@ fn check_libbpf(req: &Request, tc: &Toolchain, source_text: &[u8]) -> Result<(),
         return Ok(());
     }
     let source_dir = req.source.parent().filter(|p| !p.as_os_str().is_empty());
-    let mut dirs = user_include_dirs(&req.cflags);
+    let mut dirs = crate::build::flags::include_dirs(&req.cflags);
     dirs.push(source_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf));
     dirs.extend(tc.system_includes.iter().cloned());
     match find_libbpf(&dirs) {
@@ -314,7 +285,7 @@ fn vmlinux_dir(
     Ok(Some(vmlinux::ensure(&btf_path, cache, scratch)?))
 }
 
-type DocsThread = std::thread::JoinHandle<(Result<Docs, doc::Error>, std::time::Duration)>;
+type DocsThread = std::thread::JoinHandle<(Result<(Docs, bool), doc::Error>, std::time::Duration)>;
 
 /// Waits for the doc-comment parse; a failure is a warning, never an error.
 fn join_docs(
@@ -323,8 +294,12 @@ fn join_docs(
     log: &dyn Fn(&str),
 ) -> Option<Docs> {
     match thread?.join() {
-        Ok((Ok(d), took)) => {
-            log(&format!("doc comments parsed in {} ms", took.as_millis()));
+        Ok((Ok((d, pch)), took)) => {
+            let how = if pch { "with" } else { "without" };
+            log(&format!(
+                "doc comments parsed in {} ms, {how} the precompiled vmlinux.h",
+                took.as_millis()
+            ));
             Some(d)
         }
         Ok((Err(e), _)) => {
@@ -341,13 +316,113 @@ fn join_docs(
     }
 }
 
+/// Where the compile runs and how it names the source.
+struct Paths {
+    /// The source as the user typed it, relative to the working directory: diagnostics.
+    display: String,
+    /// The source with symlinks resolved, and its directory, where clang runs.
+    real: PathBuf,
+    dir: PathBuf,
+    /// Prefixes mapped away from everything clang records (`-ffile-prefix-map`), so the
+    /// object names the source and its headers by their names in the source's directory,
+    /// whatever the working directory and however the path was typed.
+    maps: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+}
+
+fn paths(req: &Request, cwd: &Path, scratch: &Path) -> Result<Paths, Error> {
+    let typed = compile::absolute(&req.source, cwd);
+    let display = show(&compile::relative_to(&typed, cwd));
+    let real = std::fs::canonicalize(&req.source).map_err(|e| Error::Read(show(&req.source), e))?;
+    let dir = real
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let with_slash = |p: &Path| {
+        let mut s = p.as_os_str().to_os_string();
+        s.push("/");
+        s
+    };
+    let mut maps = vec![(scratch.as_os_str().to_os_string(), ".".into())];
+    if dir != Path::new("/") {
+        maps.push((with_slash(&dir), "".into()));
+    }
+    if let Some(d) = Path::new(&display)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        maps.push((with_slash(d), "".into()));
+    }
+    Ok(Paths {
+        display,
+        real,
+        dir,
+        maps,
+    })
+}
+
+/// The precompiled vmlinux.h for this compile, built when missing; `None` (and why, with
+/// `-v`) when it does not apply.
+fn use_pch(
+    req: &Request,
+    inv: &Invocation,
+    clang: &Path,
+    cache: Option<&Path>,
+    source_text: &[u8],
+    log: &dyn Fn(&str),
+) -> Result<Option<PathBuf>, Error> {
+    let not_used = |why: &str| {
+        log(&format!("precompiled vmlinux.h not used: {why}"));
+        Ok(None)
+    };
+    if req.no_pch {
+        return not_used("--no-pch");
+    }
+    let Some(dir) = &inv.vmlinux_dir else {
+        return not_used("no vmlinux.h");
+    };
+    let mut own = crate::build::flags::include_dirs(&inv.user_flags);
+    own.push(inv.source_dir.clone());
+    let ours = cache.is_some_and(|c| dir.starts_with(c))
+        && !own.iter().any(|d| d.join("vmlinux.h").exists());
+    if let Some(why) = pch::unusable(source_text, &inv.user_flags, ours) {
+        return not_used(&why);
+    }
+    let args = compile::header_args(inv);
+    let header = dir.join("vmlinux.h");
+    let Some(file) = pch::path_for(clang, &header, &args) else {
+        return not_used("the clang binary cannot be identified");
+    };
+    let t = Instant::now();
+    match pch::ensure(clang, &header, &args, &file, req.stop.as_deref()) {
+        Ok(made) => {
+            let how = match made {
+                pch::Made::Found => "cached".to_string(),
+                pch::Made::Built => format!("built in {} ms", t.elapsed().as_millis()),
+            };
+            log(&format!("precompiled vmlinux.h ({how}): {}", show(&file)));
+            Ok(Some(file))
+        }
+        Err(None) => Err(Error::Interrupted),
+        Err(Some(why)) => not_used(&why),
+    }
+}
+
 /// Runs the whole compile. `log` receives verbose progress lines.
 pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     let t0 = Instant::now();
     let step = |what: &str| log(&format!("[{:>4} ms] {what}", t0.elapsed().as_millis()));
+    let stopped = || {
+        req.stop
+            .as_deref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    };
     if req.wasm_header && !req.package_json {
         return Err(Error::Usage(
             "--wasm-header embeds package.json and cannot be combined with --no-generate-package-json",
+        ));
+    }
+    if req.wasm_header && req.header_only {
+        return Err(Error::Usage(
+            "--wasm-header embeds a program's package and cannot be combined with --header-only",
         ));
     }
     let cwd = std::env::current_dir().map_err(|e| Error::Read(".".into(), e))?;
@@ -371,22 +446,19 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         .prefix("ecc-")
         .tempdir()
         .map_err(|e| Error::Write(std::env::temp_dir().display().to_string(), e))?;
-    let vmlinux_dir = vmlinux_dir(req, cache.as_deref(), scratch.path(), log)?;
+    let scratch_dir = compile::absolute(scratch.path(), &cwd);
+    let vmlinux_dir =
+        vmlinux_dir(req, cache.as_deref(), &scratch_dir, log)?.map(|d| compile::absolute(&d, &cwd));
     step(&format!(
         "vmlinux.h: {}",
         vmlinux_dir.as_deref().map_or("none".into(), show)
     ));
+    if stopped() {
+        return Err(Error::Interrupted);
+    }
 
-    // The wrapper names the source relative to the working directory, so diagnostics point at
-    // it and no absolute path reaches the object's line info.
-    let display = show(&compile::relative_to(
-        &compile::absolute(&req.source, &cwd),
-        &cwd,
-    ));
-    let display_dir = Path::new(&display)
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let p = paths(req, &cwd, &scratch_dir)?;
+    let display = p.display.clone();
     let include = match (&inputs.header, &inputs.header_text) {
         (Some(h), Some(text)) if !req.header_only && compile::has_include_guard(text) => {
             Some(show(&compile::absolute(h, &cwd)))
@@ -395,7 +467,7 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     };
     // Named like the source, so that what clang derives from the file name matches a direct
     // compile; in a directory of its own, so that no other file shadows the user's includes.
-    let wrapper_dir = scratch.path().join("src");
+    let wrapper_dir = scratch_dir.join("src");
     let wrapper = wrapper_dir.join(
         req.source
             .file_name()
@@ -410,52 +482,78 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
     std::fs::create_dir(&wrapper_dir)
         .and_then(|_| std::fs::write(&wrapper, wrapper_text))
         .map_err(|e| Error::Write(show(&wrapper), e))?;
-    let inv = Invocation {
+    let mut inv = Invocation {
         arch: arch.to_string(),
-        source_dir: display_dir,
+        source_dir: p.dir.clone(),
         vmlinux_dir,
-        libbpf_include: req.libbpf_include.clone(),
+        libbpf_include: req
+            .libbpf_include
+            .as_ref()
+            .map(|d| compile::absolute(d, &cwd)),
         system_includes: tc.system_includes.clone(),
-        user_flags: req.cflags.clone(),
-        scratch_dir: scratch.path().to_path_buf(),
+        user_flags: crate::build::flags::absolutize(&req.cflags, &cwd),
+        prefix_maps: p.maps.clone(),
+        pch: None,
+        cwd: Some(p.dir.clone()),
         input: wrapper.clone(),
-        output: scratch.path().join("out.o"),
-        depfile: req.depfile.as_ref().map(|_| scratch.path().join("out.d")),
+        output: scratch_dir.join("out.o"),
+        depfile: Some(scratch_dir.join("out.d")),
     };
+    inv.pch = use_pch(
+        req,
+        &inv,
+        &clang,
+        cache.as_deref(),
+        &inputs.source_text,
+        log,
+    )?;
     let args = compile::clang_args(&inv);
 
     // Doc comments on a thread, concurrently with the compile.
     let docs_thread = (!req.header_only && has_doc_comments(&inputs.source_text)).then(|| {
-        let (file, a) = (display.clone(), doc_args(&inv, &tc));
-        let pch = doc_pch(
-            &inv,
-            &tc,
-            cache.as_deref(),
-            &inputs.source_text,
-            &req.cflags,
-        );
+        let (file, a, pch) = (p.real.clone(), doc_args(&inv, &tc), inv.pch.clone());
         std::thread::spawn(move || {
             let t = Instant::now();
-            (doc::extract(&file, &a, pch.as_ref()), t.elapsed())
+            (doc::extract(&file, &a, pch.as_deref()), t.elapsed())
         })
     });
     let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
-    log(&format!("{} {}", clang.display(), shown.join(" ")));
-    compile::run(&clang, &args, &display)?;
+    log(&format!(
+        "(in {}) {} {}",
+        show(&p.dir),
+        clang.display(),
+        shown.join(" ")
+    ));
+    compile::run(
+        &clang,
+        &args,
+        inv.cwd.as_deref(),
+        &display,
+        req.stop.as_deref(),
+    )
+    .map_err(|e| match e {
+        compile::Error::Interrupted => Error::Interrupted,
+        e => e.into(),
+    })?;
     step("compiled");
 
     let raw = compile::read(&inv.output).map_err(|_| compile::Error::NoObject(display.clone()))?;
     let stripped = match &req.llvm_strip {
-        Some(tool) => strip_with_tool(tool, &inv.output, scratch.path())?,
-        None => {
-            strip::strip_debug(&raw).map_err(|e| Error::Strip(display.clone(), e.to_string()))?
-        }
+        Some(tool) => strip_with_tool(tool, &inv.output, &scratch_dir)?,
+        None => strip::strip_debug(&raw).map_err(|e| Error::Strip(display.clone(), e))?,
     };
     step(&format!(
         "stripped {} -> {} bytes",
         raw.len(),
         stripped.len()
     ));
+    // ecc always passes -g: an object without BTF declared nothing for it to describe.
+    if crate::elf::object::btf_section(&stripped).is_err() {
+        return Err(match &inputs.header {
+            Some(h) if req.header_only => Error::NoExports(show(h), inputs.structs.join(", ")),
+            _ => Error::NoPrograms(display),
+        });
+    }
     let obj = Object::parse(&stripped).map_err(|e| Error::Object(display.clone(), e))?;
     if !req.header_only && obj.programs.is_empty() {
         return Err(Error::NoPrograms(display));
@@ -474,58 +572,112 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
             ));
         }
     }
-    let docs = join_docs(docs_thread, &mut warnings, log);
+    let mut docs = join_docs(docs_thread, &mut warnings, log);
+    if let Some(d) = docs.as_mut() {
+        warnings.extend(doc::check_cmdargs(d, &display));
+    }
     step("docs");
 
     let stem = object_stem(&req.source);
-    let obj_file = format!("{stem}.bpf.o");
-    let (meta, meta_warnings) =
-        package::build_meta(&obj, &package::obj_name(&obj_file), docs.as_ref(), exports);
-    warnings.extend(meta_warnings.into_iter().map(|w| format!("{display}: {w}")));
-
     let out = |name: &str| out_dir.join(name);
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (out(&obj_file), stripped.clone()),
-        (
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if req.header_only {
+        files.extend(header_only_outputs(
+            &obj,
+            &stripped,
+            &stem,
+            &out_dir_fs,
+            &out,
+            &inputs,
+            &mut warnings,
+        )?);
+    } else {
+        let obj_file = format!("{stem}.bpf.o");
+        let (meta, meta_warnings) =
+            package::build_meta(&obj, &package::obj_name(&obj_file), docs.as_ref(), exports);
+        warnings.extend(meta_warnings.into_iter().map(|w| format!("{display}: {w}")));
+        files.push((out(&obj_file), stripped.clone()));
+        files.push((
             out(&format!("{stem}.skel.json")),
             package::to_json(&meta).into_bytes(),
-        ),
-    ];
-    if req.package_json {
-        let json = package::to_json(&package::pack(&stripped, meta));
-        if req.wasm_header {
-            files.push((
-                out("ewasm-skel.h"),
-                crate::emit::ewasm::ewasm_skel(&json).into_bytes(),
+        ));
+        if req.package_json {
+            let json = package::to_json(&package::pack(&stripped, meta));
+            if req.wasm_header {
+                files.push((
+                    out("ewasm-skel.h"),
+                    crate::emit::ewasm::ewasm_skel(&json).into_bytes(),
+                ));
+            }
+            if let Some(dir) = &req.btfgen {
+                let tar = crate::btfgen::package_tar(&obj_file, &obj, json.as_bytes(), dir, arch)?;
+                files.push((out(&format!("{stem}.tar")), tar));
+                step("btfgen");
+            }
+            files.push((out("package.json"), json.into_bytes()));
+        } else if req.btfgen.is_some() {
+            return Err(Error::Usage(
+                "--btfgen packs package.json and cannot be combined with --no-generate-package-json",
             ));
         }
-        if let Some(dir) = &req.btfgen {
-            let tar = crate::btfgen::package_tar(&obj_file, &obj, json.as_bytes(), dir, arch)?;
-            files.push((out(&format!("{stem}.tar")), tar));
-            step("btfgen");
-        }
-        files.push((out("package.json"), json.into_bytes()));
-    } else if req.btfgen.is_some() {
-        return Err(Error::Usage(
-            "--btfgen packs package.json and cannot be combined with --no-generate-package-json",
-        ));
     }
-    if req.header_only {
-        let text = wasm_layout_header(&obj, &obj_file, &inputs.structs)?;
-        files.push((out(&format!("{stem}.wasm.h")), text.into_bytes()));
-    }
+    let clang_dep = std::fs::read_to_string(scratch_dir.join("out.d")).unwrap_or_default();
+    let skip: Vec<&Path> = [Some(scratch_dir.as_path()), cache.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut deps = vec![PathBuf::from(&display)];
+    deps.extend(compile::depfile_inputs(&clang_dep, &p.dir, &skip, &cwd));
+    deps.dedup();
     if let Some(dep) = &req.depfile {
-        let clang_dep = std::fs::read_to_string(scratch.path().join("out.d")).unwrap_or_default();
         let targets: Vec<String> = files.iter().map(|(p, _)| show(p)).collect();
-        let text = compile::rewrite_depfile(&clang_dep, &wrapper, &targets, &display);
+        let text = compile::depfile_text(&targets, &deps);
         files.push((dep.clone(), text.into_bytes()));
     }
-    crate::util::fs::write_all_atomic(&files).map_err(|e| Error::Write(show(&out_dir_fs), e))?;
+    if stopped() {
+        return Err(Error::Interrupted);
+    }
+    crate::util::fs::write_all_atomic(&files).map_err(|(p, e)| Error::Write(show(&p), e))?;
     step("written");
     Ok(Outcome {
         written: files.into_iter().map(|(p, _)| p).collect(),
         warnings,
+        inputs: deps,
     })
+}
+
+/// `--header-only` writes the header's structs as a types-only `<stem>.bpf.o` and as the
+/// Wasm-layout `<stem>.wasm.h`, and never a package (it has no program to run). When
+/// `<stem>.bpf.o` already holds a program (from `ecc <stem>.bpf.c`), it is kept and the
+/// types-only object is written as `<stem>.h.bpf.o` instead.
+fn header_only_outputs(
+    obj: &Object<'_>,
+    bytes: &[u8],
+    stem: &str,
+    out_dir_fs: &Path,
+    out: &dyn Fn(&str) -> PathBuf,
+    inputs: &Inputs,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, Error> {
+    let obj_file = format!("{stem}.bpf.o");
+    let existing = std::fs::read(out_dir_fs.join(&obj_file)).unwrap_or_default();
+    let holds_program = Object::parse(&existing).is_ok_and(|o| !o.programs.is_empty());
+    let types_file = if holds_program {
+        let alt = format!("{stem}.h.bpf.o");
+        warnings.push(format!(
+            "{}: holds a program, kept; the header's types-only object is {}",
+            show(&out(&obj_file)),
+            show(&out(&alt))
+        ));
+        alt
+    } else {
+        obj_file.clone()
+    };
+    let text = wasm_layout_header(obj, &obj_file, &inputs.structs)?;
+    Ok(vec![
+        (out(&types_file), bytes.to_vec()),
+        (out(&format!("{stem}.wasm.h")), text.into_bytes()),
+    ])
 }
 
 /// The Wasm-layout header for `--header-only` (`<name>.wasm.h`): the header's structs as
@@ -538,43 +690,29 @@ fn wasm_layout_header(
     let names: Vec<String> = structs.iter().map(|s| format!("struct {s}")).collect();
     let guard = crate::emit::wasm::guard_for(obj_file);
     crate::emit::wasm::header_for(&obj.btf, crate::layout::Selection::Types(&names), &guard)
-        .map_err(|e| Error::WasmHeader(obj_file.to_string(), e.to_string()))
+        .map_err(|e| Error::WasmHeader(obj_file.to_string(), e))
 }
 
 /// `llvm-strip -g` as a process, for `--llvm-strip-bin`.
 fn strip_with_tool(tool: &Path, input: &Path, scratch: &Path) -> Result<Vec<u8>, Error> {
     let out = scratch.join("stripped.o");
+    let fail = |e| Error::StripTool(show(input), show(tool), e);
     let status = std::process::Command::new(tool)
         .arg("-g")
         .arg(input)
         .arg("-o")
         .arg(&out)
         .status()
-        .map_err(|e| Error::Strip(show(input), format!("cannot run {}: {e}", tool.display())))?;
+        .map_err(fail)?;
     if !status.success() {
-        return Err(Error::Strip(
-            show(input),
-            format!("{} failed ({status})", tool.display()),
-        ));
+        return Err(fail(std::io::Error::other(format!("exited with {status}"))));
     }
-    std::fs::read(&out).map_err(|e| Error::Strip(show(input), e.to_string()))
+    std::fs::read(&out).map_err(fail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn include_dirs_from_user_flags() {
-        let flags: Vec<String> = ["-I", "a", "-Ib", "-DX", "-isystem", "c", "-idirafterd"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            user_include_dirs(&flags),
-            ["a", "b", "c", "d"].map(PathBuf::from)
-        );
-    }
 
     #[test]
     fn names_and_doc_markers() {
@@ -583,12 +721,5 @@ mod tests {
         assert!(has_doc_comments(b"int a; /// x"));
         assert!(has_doc_comments(b"/** x */"));
         assert!(!has_doc_comments(b"/* x */ // y"));
-        assert!(includes_vmlinux_first(
-            b"// c\n/* #include <x.h> */\n#include \"vmlinux.h\"\n#include <bpf/bpf_helpers.h>\n"
-        ));
-        assert!(includes_vmlinux_first(b"#  include <vmlinux.h>\n"));
-        assert!(!includes_vmlinux_first(
-            b"#include <linux/bpf.h>\n#include \"vmlinux.h\"\n"
-        ));
     }
 }

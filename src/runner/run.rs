@@ -299,6 +299,12 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<(), Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
+    if model.programs.is_empty() {
+        return Err(Error::input(
+            &input.path,
+            "the package has no programs (a types-only object, as `ecc --header-only` makes)",
+        ));
+    }
     let export = choose_export(&model, input.meta.as_ref(), opts.map.as_deref())
         .map_err(|m| Error::input(&input.path, m))?;
     // Bound before loading, so a taken port fails before anything is attached.

@@ -62,18 +62,71 @@ pub fn read_input(path: &Path) -> std::io::Result<Input> {
     std::fs::read(path).map(Input::Read)
 }
 
-/// Writes several files so that a failure leaves none of them behind: every file goes to a
-/// temp file first, and only when all are written are they renamed into place.
-pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+/// Writes several files as one change: either all are replaced or none is. Every file goes
+/// to a temp file first; a target that cannot be replaced (read-only, or immutable so it
+/// cannot even be linked) fails the whole write before anything is renamed; and if a rename
+/// still fails, the files already renamed get their old contents back. The error names the
+/// file at fault.
+pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<(), (PathBuf, std::io::Error)> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        staged.push((stage(path, bytes)?, path));
+        staged.push((stage(path, bytes).map_err(|e| (path.clone(), e))?, path));
     }
-    // Dropping the staged temp files on an early return removes them.
-    for (tmp, path) in staged {
-        tmp.persist(path).map_err(|e| e.error)?;
+    // Keep each old file under a temp name (a hard link, so nothing is copied) until all
+    // renames are done. Dropping the staged temp files on an early return removes them.
+    let mut backups: Vec<Option<tempfile::TempPath>> = Vec::with_capacity(files.len());
+    for (_, path) in &staged {
+        backups.push(backup(path).map_err(|e| (path.to_path_buf(), e))?);
+    }
+    let mut done: Vec<(&PathBuf, Option<tempfile::TempPath>)> = Vec::new();
+    for ((tmp, path), old) in staged.into_iter().zip(backups) {
+        if let Err(e) = tmp.persist(path) {
+            for (p, old) in done.into_iter().rev() {
+                match old {
+                    Some(o) => drop(o.persist(p)),
+                    None => drop(std::fs::remove_file(p)),
+                }
+            }
+            return Err((path.clone(), e.error));
+        }
+        done.push((path, old));
     }
     Ok(())
+}
+
+/// A hard link to the current `path` under a temp name beside it (removed on drop), or
+/// `None` when there is no file yet. A read-only file is refused: ecc does not overwrite a
+/// file its owner protected, as compilers do not.
+fn backup(path: &Path) -> std::io::Result<Option<tempfile::TempPath>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if meta.is_file() && meta.permissions().readonly() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only",
+        ));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A unique name: make a temp file, then put the link in its place.
+    let name = tempfile::Builder::new()
+        .prefix(".ecc-old-")
+        .tempfile_in(dir)?
+        .into_temp_path();
+    std::fs::remove_file(&name)?;
+    if let Err(e) = std::fs::hard_link(path, &name) {
+        // EPERM: an immutable (or append-only) file, which no rename could replace either.
+        if e.raw_os_error() == Some(libc::EPERM) || meta.is_dir() {
+            return Err(e);
+        }
+        std::fs::copy(path, &name)?;
+    }
+    Ok(Some(name))
 }
 
 /// 0666 as the mode to create files with, so the umask applies as for any new file (temp
