@@ -5,6 +5,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "wasm")]
+use std::sync::atomic::AtomicBool;
+#[cfg(feature = "wasm")]
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Parser;
@@ -19,7 +23,9 @@ use ecc::build::driver::{self, Request};
     after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
                   <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h.\n\n\
                   Also: ecc verify <package.json|X.bpf.o> [--btf FILE] [--json]   load every program, print the verdicts\n      \
-                  ecc run [--json] [--duration SECS] <package.json> [program options]   attach and print events"
+                  ecc run [--json] [--duration SECS] <package.json> [program options]   attach and print events\n      \
+                  ecc run [--duration SECS] [--dir D] [--env K=V] <app.wasm> [guest args]   run a Wasm guest\n      \
+                  ecc build-wasm [-o OUT] <SRC.c>... [-- clang args]   compile a Wasm guest"
 )]
 struct Cli {
     /// The BPF C source (with --header-only: the header)
@@ -70,7 +76,8 @@ struct Cli {
 type Subcommand = fn(Vec<OsString>) -> Result<()>;
 
 /// Subcommands other than the compile, chosen by the first argument.
-const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
+const SUBCOMMANDS: &[(&str, Subcommand)] =
+    &[("verify", verify), ("run", run), ("build-wasm", build_wasm)];
 
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
@@ -79,7 +86,56 @@ fn verify(args: Vec<OsString>) -> Result<()> {
 }
 
 fn run(args: Vec<OsString>) -> Result<()> {
+    #[cfg(feature = "wasm")]
+    if ecc::runner::wasm::cli::is_wasm_invocation(&args[1..]) {
+        // The host only reads this flag; the handlers are the binary's business.
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone())?;
+        }
+        let cache = ecc::build::vmlinux::cache_root();
+        std::process::exit(ecc::runner::wasm::cli::main(
+            args[1..].to_vec(),
+            stop,
+            cache,
+        ))
+    }
     std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec()))
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc build-wasm",
+    about = "Compile a Wasm user-space program (C, against ecc's libbpf-wasm.h) for `ecc run`",
+    after_help = "Needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32. \
+                  The guest includes its `wasm-bpftool gen skeleton -j` skeleton."
+)]
+struct BuildWasm {
+    /// Output module (default: the first source with .wasm, beside it)
+    #[arg(short = 'o', long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// clang binary (path or name in PATH; default: clang)
+    #[arg(short = 'c', long, value_name = "PATH")]
+    clang_bin: Option<PathBuf>,
+    /// C sources of the guest
+    #[arg(required = true, value_name = "SRC.c")]
+    sources: Vec<PathBuf>,
+    /// Extra clang arguments, passed as they are
+    #[arg(last = true, value_name = "CLANG_ARGS")]
+    clang_args: Vec<OsString>,
+}
+
+fn build_wasm(args: Vec<OsString>) -> Result<()> {
+    let a = BuildWasm::parse_from(args);
+    let req = ecc::build::wasm::Request {
+        sources: a.sources,
+        output: a.output,
+        clang_args: a.clang_args,
+        clang: a.clang_bin,
+        cache_dir: ecc::build::vmlinux::cache_root(),
+    };
+    ecc::build::wasm::build(&req)?;
+    Ok(())
 }
 
 fn main() -> ExitCode {

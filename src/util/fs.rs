@@ -78,7 +78,7 @@ pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
 
 /// 0666 as the mode to create files with, so the umask applies as for any new file (temp
 /// files are otherwise 0600, which would make outputs private).
-fn new_file_mode() -> std::fs::Permissions {
+pub fn new_file_mode() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)
 }
