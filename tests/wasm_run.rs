@@ -220,8 +220,14 @@ fn guest_args_env_dirs_and_exit_codes() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("FOO=bar") && out.contains("open=ok"), "{out}");
+    let o = run_ecc(&["run", w, "125"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    // WASI preview 1 allows exit statuses below 126 only; others end the run as an error.
     let o = run_ecc(&["run", w, "300"]);
-    assert_eq!(o.status.code(), Some(300 & 0xff), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("invalid exit status"), "{err}");
 }
 
 #[test]

@@ -248,6 +248,7 @@ fn attach(mut c: Caller<'_, Host>, obj: i64, name: i32, target: i32) -> i32 {
             Err(e) => return e,
         },
     };
+    let mount = c.data().mount_tracefs;
     let Some(l) = c.data_mut().objects.get(obj) else {
         return -libc::ENOENT;
     };
@@ -288,8 +289,8 @@ fn attach(mut c: Caller<'_, Host>, obj: i64, name: i32, target: i32) -> i32 {
             }
         }
     } else {
-        if super::super::run::needs_tracefs(&section) {
-            if let Err(e) = sys::ensure_tracefs() {
+        if super::super::run::needs_tracefs(&section) && !sys::tracefs_mounted() {
+            if let Some(Err(e)) = mount.map(|m| m()) {
                 eprintln!("ecc run: mounting tracefs: {e}");
             }
         }

@@ -67,9 +67,19 @@ pub fn is_wasm_invocation(args: &[OsString]) -> bool {
     })
 }
 
+/// What the binary hands the host: process-wide things the library does not do itself.
+pub struct Host {
+    /// Set by the caller (the binary's signal handlers) to stop the guest.
+    pub stop: Arc<AtomicBool>,
+    /// Where compiled modules are cached.
+    pub cache_dir: Option<PathBuf>,
+    /// Mounts tracefs when a tracepoint is attached and it is missing.
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+}
+
 /// Parses `args` (after `run`), runs the guest, prints any error on one line and returns
-/// the exit status. `stop` is set by the caller (the binary's signal handlers).
-pub fn main(args: Vec<OsString>, stop: Arc<AtomicBool>, cache_dir: Option<PathBuf>) -> i32 {
+/// the exit status.
+pub fn main(args: Vec<OsString>, host: Host) -> i32 {
     let split = module_index(&args).map_or(args.len(), |i| i + 1);
     let (runner, guest) = args.split_at(split);
     let argv = std::iter::once(OsString::from("ecc run"))
@@ -115,9 +125,10 @@ pub fn main(args: Vec<OsString>, stop: Arc<AtomicBool>, cache_dir: Option<PathBu
         duration,
         dirs,
         envs,
-        cache_dir: if a.no_cache { None } else { cache_dir },
+        cache_dir: if a.no_cache { None } else { host.cache_dir },
+        mount_tracefs: host.mount_tracefs,
     };
-    match run_wasm(&a.module, &guest, &opts, stop) {
+    match run_wasm(&a.module, &guest, &opts, host.stop) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("ecc run: {e}");

@@ -52,6 +52,8 @@ pub struct WasmOpts {
     pub envs: Vec<(String, String)>,
     /// Where compiled modules are kept (by content hash); `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// Mounts tracefs when a tracepoint program is attached and tracing is not reachable.
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
 }
 
 /// The run ended because a stop was requested or `--duration` passed.
@@ -67,6 +69,7 @@ pub struct Host {
     deadline: Option<Instant>,
     /// The guest's file name, for messages.
     name: String,
+    mount_tracefs: Option<fn() -> std::io::Result<()>>,
 }
 
 fn engine() -> Result<Engine, Error> {
@@ -114,6 +117,7 @@ pub fn run_wasm(
         stop: stop.clone(),
         deadline: opts.duration.map(|d| Instant::now() + d),
         name: name.clone(),
+        mount_tracefs: opts.mount_tracefs,
     };
     let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
