@@ -402,16 +402,14 @@ fn deliver(
 ) -> wasmtime::Result<i32> {
     let mut delivered = 0i32;
     let mut sample = Vec::new();
-    loop {
-        let Some(queue) = c
-            .data_mut()
-            .objects
-            .get(obj)
-            .and_then(|l| l.buffers.get(&fd))
-            .map(|b| b.queue.clone())
-        else {
-            break;
-        };
+    // The buffer is looked up again for each sample: the callback may close the object.
+    while let Some(queue) = c
+        .data_mut()
+        .objects
+        .get(obj)
+        .and_then(|l| l.buffers.get(&fd))
+        .map(|b| b.queue.clone())
+    {
         {
             let mut q = super::buffer::lock(&queue);
             if q.lost > 0 {

@@ -162,16 +162,14 @@ mod tests {
 
     #[test]
     fn bad_runner_options_exit_1() {
-        let stop = Arc::new(AtomicBool::new(false));
-        assert_eq!(
-            main(os(&["--duration", "0", "a.wasm"]), stop.clone(), None),
-            1
-        );
-        assert_eq!(
-            main(os(&["--env", "novalue", "a.wasm"]), stop.clone(), None),
-            1
-        );
-        assert_eq!(main(os(&["/nonexistent/a.wasm"]), stop.clone(), None), 1);
-        assert_eq!(main(os(&["--help"]), stop, None), 0);
+        let host = || Host {
+            stop: Arc::new(AtomicBool::new(false)),
+            cache_dir: None,
+            mount_tracefs: None,
+        };
+        assert_eq!(main(os(&["--duration", "0", "a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["--env", "novalue", "a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["/nonexistent/a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["--help"]), host()), 0);
     }
 }
