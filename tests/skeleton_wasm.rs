@@ -1,6 +1,6 @@
 //! The Wasm guest skeleton (`wasm-bpftool gen skeleton -j`):
-//! - it compiles for wasm32-wasi against testdata/wasm/libbpf-wasm.h (ours, declarations
-//!   from the spec), with a guest program, so all its asserts hold on wasm32;
+//! - it compiles for wasm32-wasi against sdk/libbpf-wasm.h (our guest SDK), with a guest
+//!   program, so all its asserts hold on wasm32;
 //! - `s->rodata_offset`/`s->bss_offset` are the sections' file offsets;
 //! - built natively with testdata/wasm/stub_host.c (the layout is target-independent:
 //!   packed, explicit pads, fixed-width integers), writes through `skel->rodata->x` land at
@@ -96,12 +96,16 @@ fn section_offsets_are_the_elf_file_offsets() {
     }
 }
 
+fn sdk_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk")
+}
+
 fn wasm_compile(src: &Path, inc: &Path, out: &Path) {
     run_ok(
         Command::new("clang")
             .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
             .arg("-I")
-            .arg(testdata("wasm"))
+            .arg(sdk_dir())
             .arg("-I")
             .arg(inc)
             .arg(src)
@@ -122,11 +126,12 @@ fn bootstrap_guest_compiles_for_wasm32() {
     wasm_compile(&testdata("wasm/bootstrap_guest.c"), dir.path(), &out);
     let wasm = std::fs::read(&out).unwrap();
     assert!(wasm.starts_with(b"\0asm"), "not a wasm module");
-    // The skeleton's calls are imports for the host SDK to provide.
+    // The SDK's functions are inline; what is left are the host's `wasm_bpf` imports.
     for f in [
-        "bpf_object__open_skeleton",
-        "bpf_object__load_skeleton",
-        "bpf_buffer__open",
+        "wasm_bpf",
+        "wasm_load_bpf_object",
+        "wasm_attach_bpf_program",
+        "wasm_bpf_buffer_poll",
     ] {
         assert!(
             wasm.windows(f.len()).any(|w| w == f.as_bytes()),
@@ -195,7 +200,7 @@ fn every_skeleton_compiles_for_wasm32_as_c_and_cxx_with_a_guest() {
                     "-Werror",
                 ])
                 .arg("-I")
-                .arg(testdata("wasm"))
+                .arg(sdk_dir())
                 .arg("-I")
                 .arg(dir.path())
                 .arg(&src),
@@ -235,7 +240,7 @@ fn build_native(dir: &Path, src: &Path, exe: &Path) {
         Command::new("cc")
             .args(["-O1", "-Wall", "-Werror"])
             .arg("-I")
-            .arg(testdata("wasm"))
+            .arg(sdk_dir())
             .arg("-I")
             .arg(dir)
             .arg(src)

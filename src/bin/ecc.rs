@@ -115,6 +115,11 @@ const SUBCOMMANDS: &[Subcommand] = &[
         command: run_command,
     },
     Subcommand {
+        name: "build-wasm",
+        run: build_wasm,
+        command: BuildWasm::command,
+    },
+    Subcommand {
         name: "help",
         run: help,
         command: HelpArgs::command,
@@ -190,6 +195,15 @@ fn verify(args: Vec<OsString>) -> Result<()> {
 #[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
     let stop = stop_on_signals()?;
+    #[cfg(feature = "wasm")]
+    if ecc::runner::wasm::cli::is_wasm_invocation(&args) {
+        let host = ecc::runner::wasm::cli::Host {
+            stop,
+            cache_dir: ecc::build::vmlinux::cache_root(),
+            mount_tracefs: Some(mount_tracefs),
+        };
+        return exit_status(ecc::runner::wasm::cli::main(args, host));
+    }
     let host = ecc::runner::cli::Host {
         stop: &stop,
         mount_tracefs: Some(mount_tracefs),
@@ -309,6 +323,41 @@ fn man(args: Vec<OsString>) -> Result<()> {
     let a: ManArgs = parse_sub("man", ManArgs::command(), args)?;
     let root = root_command();
     cli::man_pages(&root, &a.dir).with_context(|| format!("{}", a.dir.display()))?;
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc build-wasm",
+    about = "Compile a Wasm user-space program (C, against ecc's libbpf-wasm.h) for `ecc run`",
+    after_help = "Needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32. \
+                  The guest includes its `wasm-bpftool gen skeleton -j` skeleton."
+)]
+struct BuildWasm {
+    /// Output module (default: the first source with .wasm, beside it)
+    #[arg(short = 'o', long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// clang binary (path or name in PATH; default: clang)
+    #[arg(short = 'c', long, value_name = "PATH")]
+    clang_bin: Option<PathBuf>,
+    /// C sources of the guest
+    #[arg(required = true, value_name = "SRC.c")]
+    sources: Vec<PathBuf>,
+    /// Extra clang arguments, passed as they are
+    #[arg(last = true, value_name = "CLANG_ARGS")]
+    clang_args: Vec<OsString>,
+}
+
+fn build_wasm(args: Vec<OsString>) -> Result<()> {
+    let a: BuildWasm = parse_sub("build-wasm", BuildWasm::command(), args)?;
+    let req = ecc::build::wasm::Request {
+        sources: a.sources,
+        output: a.output,
+        clang_args: a.clang_args,
+        clang: a.clang_bin,
+        cache_dir: ecc::build::vmlinux::cache_root(),
+    };
+    ecc::build::wasm::build(&req)?;
     Ok(())
 }
 

@@ -18,6 +18,8 @@ pub mod run;
 mod sys;
 pub mod verify;
 pub mod vlog;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 use std::path::Path;
 

@@ -538,7 +538,7 @@ fn listed_for_attach(meta: Option<&Meta>, name: &str) -> bool {
     }
 }
 
-fn needs_tracefs(section: &str) -> bool {
+pub(crate) fn needs_tracefs(section: &str) -> bool {
     [
         "tp/",
         "tracepoint/",

@@ -131,7 +131,7 @@ fn backup(path: &Path) -> std::io::Result<Option<tempfile::TempPath>> {
 
 /// 0666 as the mode to create files with, so the umask applies as for any new file (temp
 /// files are otherwise 0600, which would make outputs private).
-fn new_file_mode() -> std::fs::Permissions {
+pub fn new_file_mode() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)
 }

@@ -1,75 +1,58 @@
 // SPDX-License-Identifier: MIT
-/* A native stand-in for the wasm-bpf host side of the skeleton functions, for tests that
- * build a `-j` skeleton for x86_64 (its layout is target-independent by construction) and
- * check where writes through skel->rodata land. open_skeleton does what the guest SDK does
- * for global data: the .rodata map's mmaped points into the embedded ELF at
- * rodata_offset; other global-data maps get zeroed memory. */
-#include <stdlib.h>
-#include <string.h>
-
+/* A native stand-in for the wasm-bpf host imports, for tests that build a `-j` skeleton
+ * and the SDK (sdk/libbpf-wasm.h) for x86_64, whose layout is target-independent by
+ * construction, to check where writes through skel->rodata land. Nothing here loads BPF:
+ * every import fails. */
 #include "libbpf-wasm.h"
 
-static int ends_with(const char *s, const char *sfx)
+bpf_object_skel wasm_load_bpf_object(const void *obj_buf, int obj_buf_sz)
 {
-	size_t n = strlen(s), m = strlen(sfx);
-
-	return n >= m && strcmp(s + n - m, sfx) == 0;
-}
-
-int bpf_object__open_skeleton(struct bpf_object_skeleton *s,
-			      const struct bpf_object_open_opts *opts)
-{
-	int i;
-
-	(void)opts;
-	if (s->sz != sizeof(*s) || s->map_skel_sz != sizeof(*s->maps) ||
-	    s->prog_skel_sz != sizeof(*s->progs) || !s->data || !s->data_sz)
-		return -22;
-	for (i = 0; i < s->map_cnt; i++) {
-		struct bpf_map_skeleton *m = &s->maps[i];
-
-		if (!m->mmaped)
-			continue;
-		if (ends_with(m->name, ".rodata"))
-			*m->mmaped = (char *)s->data + s->rodata_offset;
-		else
-			*m->mmaped = calloc(1, 1 << 16);
-		if (!*m->mmaped)
-			return -12;
-	}
+	(void)obj_buf;
+	(void)obj_buf_sz;
 	return 0;
 }
 
-int bpf_object__load_skeleton(struct bpf_object_skeleton *s)
+int wasm_attach_bpf_program(bpf_object_skel obj, const char *name, const char *attach_target)
 {
-	(void)s;
+	(void)obj;
+	(void)name;
+	(void)attach_target;
+	return -ENOSYS;
+}
+
+int wasm_bpf_buffer_poll(bpf_object_skel obj, int fd, int32_t sample_func, uint32_t ctx,
+			 char *data, int max_size, int timeout_ms)
+{
+	(void)obj;
+	(void)fd;
+	(void)sample_func;
+	(void)ctx;
+	(void)data;
+	(void)max_size;
+	(void)timeout_ms;
+	return -ENOSYS;
+}
+
+int wasm_bpf_map_fd_by_name(bpf_object_skel obj, const char *name)
+{
+	(void)obj;
+	(void)name;
+	return -ENOSYS;
+}
+
+int wasm_bpf_map_operate(int fd, int cmd, void *key, void *value, void *next_key, uint64_t flags)
+{
+	(void)fd;
+	(void)cmd;
+	(void)key;
+	(void)value;
+	(void)next_key;
+	(void)flags;
+	return -ENOSYS;
+}
+
+int wasm_close_bpf_object(bpf_object_skel obj)
+{
+	(void)obj;
 	return 0;
-}
-
-int bpf_object__attach_skeleton(struct bpf_object_skeleton *s)
-{
-	(void)s;
-	return 0;
-}
-
-void bpf_object__detach_skeleton(struct bpf_object_skeleton *s)
-{
-	(void)s;
-}
-
-void bpf_object__destroy_skeleton(struct bpf_object_skeleton *s)
-{
-	int i;
-
-	if (!s)
-		return;
-	for (i = 0; s->maps && i < s->map_cnt; i++) {
-		struct bpf_map_skeleton *m = &s->maps[i];
-
-		if (m->mmaped && *m->mmaped && !ends_with(m->name, ".rodata"))
-			free(*m->mmaped);
-	}
-	free(s->maps);
-	free(s->progs);
-	free(s);
 }

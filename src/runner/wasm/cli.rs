@@ -1,0 +1,175 @@
+//! `ecc run [RUNNER OPTIONS] app.wasm [GUEST ARGS]`: runner options come before the module,
+//! everything after it is the guest's argv.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::{is_wasm_file, run_wasm, WasmOpts};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc run",
+    about = "Run a Wasm user-space program of an eBPF program (built with `ecc build-wasm`)",
+    after_help = "Arguments after the module are the guest's. The guest sees no directory and \
+                  no environment variable unless given with --dir/--env."
+)]
+struct Args {
+    /// Stop after SECS seconds (default: run until the guest exits, Ctrl-C or SIGTERM)
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Let the guest open host directory HOST, as GUEST (default: the same path)
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    envs: Vec<String>,
+    /// Compile the module every time instead of using the cache
+    #[arg(long)]
+    no_cache: bool,
+    /// The guest module
+    module: PathBuf,
+}
+
+/// Runner options that take a value, so the module is found without a full parse.
+const WITH_VALUE: &[&str] = &["--duration", "--dir", "--env", "--btf"];
+
+/// The index of the module (first word that is neither an option nor an option's value).
+fn module_index(args: &[OsString]) -> Option<usize> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--" {
+            return (i + 1 < args.len()).then_some(i + 1);
+        }
+        if WITH_VALUE.contains(&a.as_ref()) {
+            i += 2;
+            continue;
+        }
+        if !a.starts_with('-') || a == "-" {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `ecc run ARGS` names a Wasm module (by its `.wasm` name or its magic) rather
+/// than a package or object.
+pub fn is_wasm_invocation(args: &[OsString]) -> bool {
+    module_index(args).is_some_and(|i| {
+        let p = Path::new(&args[i]);
+        p.extension().is_some_and(|e| e == "wasm") || is_wasm_file(p)
+    })
+}
+
+/// What the binary hands the host: process-wide things the library does not do itself.
+pub struct Host {
+    /// Set by the caller (the binary's signal handlers) to stop the guest.
+    pub stop: Arc<AtomicBool>,
+    /// Where compiled modules are cached.
+    pub cache_dir: Option<PathBuf>,
+    /// Mounts tracefs when a tracepoint is attached and it is missing.
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+}
+
+/// Parses `args` (after `run`), runs the guest, prints any error on one line and returns
+/// the exit status.
+pub fn main(args: Vec<OsString>, host: Host) -> i32 {
+    let split = module_index(&args).map_or(args.len(), |i| i + 1);
+    let (runner, guest) = args.split_at(split);
+    let argv = std::iter::once(OsString::from("ecc run"))
+        .chain(runner.iter().filter(|a| a.as_os_str() != "--").cloned());
+    let a = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return i32::from(e.use_stderr());
+        }
+    };
+    let duration = match a.duration {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            eprintln!("ecc run: --duration must be a positive number of seconds, not {s}");
+            return 1;
+        }
+    };
+    let mut envs = Vec::new();
+    for e in &a.envs {
+        match e.split_once('=') {
+            Some((k, v)) if !k.is_empty() => envs.push((k.to_string(), v.to_string())),
+            _ => {
+                eprintln!("ecc run: --env wants NAME=VALUE, not '{e}'");
+                return 1;
+            }
+        }
+    }
+    let dirs = a
+        .dirs
+        .iter()
+        .map(|d| match d.split_once("::") {
+            Some((h, g)) => (PathBuf::from(h), g.to_string()),
+            None => (PathBuf::from(d), d.clone()),
+        })
+        .collect();
+    let guest: Vec<String> = guest
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let opts = WasmOpts {
+        duration,
+        dirs,
+        envs,
+        cache_dir: if a.no_cache { None } else { host.cache_dir },
+        mount_tracefs: host.mount_tracefs,
+    };
+    match run_wasm(&a.module, &guest, &opts, host.stop) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ecc run: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_module_ends_the_runner_options() {
+        assert_eq!(module_index(&os(&["app.wasm", "--duration", "5"])), Some(0));
+        assert_eq!(
+            module_index(&os(&["--duration", "3", "--dir", "/tmp", "a.wasm", "-x"])),
+            Some(4)
+        );
+        assert_eq!(module_index(&os(&["--", "-odd.wasm"])), Some(1));
+        assert_eq!(module_index(&os(&["--no-cache"])), None);
+        assert!(is_wasm_invocation(&os(&[
+            "--env", "A=1", "x.wasm", "p.json"
+        ])));
+        assert!(!is_wasm_invocation(&os(&["p.json", "x.wasm"])));
+    }
+
+    #[test]
+    fn bad_runner_options_exit_1() {
+        let host = || Host {
+            stop: Arc::new(AtomicBool::new(false)),
+            cache_dir: None,
+            mount_tracefs: None,
+        };
+        assert_eq!(main(os(&["--duration", "0", "a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["--env", "novalue", "a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["/nonexistent/a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["--help"]), host()), 0);
+    }
+}
