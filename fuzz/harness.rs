@@ -67,7 +67,7 @@ fn walk(btf: &Btf<'_>) {
         if !t.name().is_empty() {
             let _ = btf.find(t.name(), t.kind());
         }
-        let _ = ecc::model::ctype::type_name(btf, id);
+        let _ = ecc::emit::cdecl::type_name(btf, id);
     }
     let _ = ecc::emit::raw::dump(btf);
     // Gaps of 4 KiB or more become one byte array, so output stays proportional to input.

@@ -2,8 +2,8 @@
 # Installs what ecc needs on a fresh Debian 12 machine; does nothing that is already done.
 set -euo pipefail
 
-pkgs=(clang llvm lld libbpf-dev libelf-dev zlib1g-dev pkg-config wasi-libc
-      libclang-rt-14-dev-wasm32 libclang1-14 bpftool hyperfine)
+pkgs=(make clang llvm lld libbpf-dev libelf-dev zlib1g-dev pkg-config wasi-libc
+      libclang-rt-14-dev-wasm32 libclang1-14 bpftool hyperfine iproute2 prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,9 +6,18 @@ mod support;
 use support::*;
 
 fn expect_one_line_error(args: &[&str], file: &str, words: &str) {
+    expect_one_line_status(args, file, words, 1);
+}
+
+/// Bad option values are usage errors: exit 2.
+fn expect_one_line_usage_error(args: &[&str], file: &str, words: &str) {
+    expect_one_line_status(args, file, words, 2);
+}
+
+fn expect_one_line_status(args: &[&str], file: &str, words: &str, code: i32) {
     let o = run_ecc(args);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     assert!(o.stdout.is_empty(), "{args:?}: stdout {:?}", o.stdout);
     assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     assert!(err.contains(file) && err.contains(words), "{args:?}: {err}");
@@ -68,20 +77,20 @@ fn bad_inputs_name_the_file() {
 fn bad_program_options_are_rejected_before_loading() {
     let obj = testdata("maps.bpf.o");
     let p = obj.to_str().unwrap();
-    expect_one_line_error(
+    expect_one_line_usage_error(
         &["run", p, "--targ_pid", "-5"],
         "--targ_pid",
         "expected a non-negative integer",
     );
-    expect_one_line_error(
+    expect_one_line_usage_error(
         &["run", p, "--targ_uid", "4294967296"],
         "--targ_uid",
         "out of range",
     );
     let o = run_ecc(&["run", p, "--no-such-option"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--no-such-option"));
     let o = run_ecc(&["run", "--duration", "0", p]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--duration must be a positive number"));
 }

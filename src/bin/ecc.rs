@@ -1,13 +1,19 @@
 //! ecc: compiles an eBPF C program into `<name>.bpf.o` and a package.json that the eunomia
 //! runtime runs. Command line compatible with the original ecc:
 //!   ecc [OPTIONS] <SOURCE_PATH> [EXPORT_EVENT_HEADER] [-- <extra clang args>...]
+//! and subcommands (`ecc init`, `ecc run`, ...) from the SUBCOMMANDS table. Exit statuses
+//! and error messages follow `ecc::cli`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "loader")]
+use std::sync::atomic::AtomicBool;
 
-use anyhow::Result;
-use clap::Parser;
+use anyhow::{Context, Result};
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use ecc::cli;
 
 use ecc::build::driver::{self, Request};
 
@@ -18,8 +24,9 @@ use ecc::build::driver::{self, Request};
     about = "Compile an eBPF C program into a BPF object and a eunomia package.json",
     after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
                   <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h.\n\n\
-                  Also: ecc verify <package.json|X.bpf.o> [--btf FILE] [--json]   load every program, print the verdicts\n      \
-                  ecc run [--json] [--duration SECS] <package.json> [program options]   attach and print events"
+                  Clang flags among the options (-DNAME[=V], -I DIR, -U NAME, -W..., -O...) go to clang, \
+                  in order with -a values and the arguments after --.\n\n\
+                  `ecc help COMMAND` or `ecc COMMAND --help` explains a command."
 )]
 struct Cli {
     /// The BPF C source (with --header-only: the header)
@@ -39,6 +46,8 @@ struct Cli {
     #[arg(long)]
     wasm_header: bool,
     /// Extra clang flags (repeatable; each value is split on whitespace, as the original did)
+    // This and `clang_args` are taken out by `split_clang_args` before clap parses, to keep
+    // their order with the clang flags given directly; they are here for --help.
     #[arg(short = 'a', long, value_name = "FLAG", allow_hyphen_values = true)]
     additional_cflags: Vec<String>,
     /// clang binary (path or name in PATH; default: clang)
@@ -67,44 +76,359 @@ struct Cli {
     clang_args: Vec<String>,
 }
 
-type Subcommand = fn(Vec<OsString>) -> Result<()>;
+type Handler = fn(Vec<OsString>) -> Result<()>;
 
-/// Subcommands other than the compile, chosen by the first argument.
-const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
-
-/// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
-/// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
-fn verify(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::runner::cli::main_verify(args[1..].to_vec()))
+/// A subcommand: chosen by the first argument, handed the arguments after it. `command`
+/// describes it for `ecc --help`, `ecc help`, completions and man pages.
+struct Subcommand {
+    name: &'static str,
+    run: Handler,
+    command: fn() -> clap::Command,
 }
 
+/// Subcommands other than the compile.
+const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "init",
+        run: init,
+        command: InitArgs::command,
+    },
+    Subcommand {
+        name: "verify",
+        run: verify,
+        command: verify_command,
+    },
+    Subcommand {
+        name: "run",
+        run,
+        command: run_command,
+    },
+    Subcommand {
+        name: "help",
+        run: help,
+        command: HelpArgs::command,
+    },
+    Subcommand {
+        name: "completions",
+        run: completions,
+        command: CompletionsArgs::command,
+    },
+    Subcommand {
+        name: "man",
+        run: man,
+        command: ManArgs::command,
+    },
+];
+
+/// The whole command line: the compile's options and every subcommand.
+fn root_command() -> clap::Command {
+    Cli::command()
+        .subcommands(SUBCOMMANDS.iter().map(|s| (s.command)().name(s.name)))
+        .args_conflicts_with_subcommands(true)
+        .disable_help_subcommand(true)
+        .subcommand_value_name("COMMAND")
+        .subcommand_help_heading("Commands")
+}
+
+/// Parses a subcommand's arguments with its own clap description.
+fn parse_sub<T: clap::FromArgMatches>(
+    name: &str,
+    command: clap::Command,
+    args: Vec<OsString>,
+) -> Result<T> {
+    let argv = std::iter::once(OsString::from(format!("ecc {name}"))).chain(args);
+    let m = command.try_get_matches_from(argv)?;
+    Ok(T::from_arg_matches(&m)?)
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc init",
+    about = "Create a new project from a template: an eBPF exec tracer that builds with make",
+    after_help = "NAME is the directory to create; its last component names the project's files and \
+                  must be a C identifier. `make` builds it, `sudo make run` runs it."
+)]
+struct InitArgs {
+    /// The project directory to create (must not exist)
+    name: PathBuf,
+    /// What the project builds
+    #[arg(short, long, value_enum, default_value = "package")]
+    template: ecc::init::Template,
+}
+
+fn init(args: Vec<OsString>) -> Result<()> {
+    let a: InitArgs = parse_sub("init", InitArgs::command(), args)?;
+    // A bad name is a failure like an existing path (exit 1): the arguments parsed.
+    let files = ecc::init::create(&a.name, a.template)?;
+    println!("created {}/ with:", a.name.display());
+    for f in files {
+        println!("  {}", f.display());
+    }
+    println!("next: cd {} && make && sudo make run", a.name.display());
+    Ok(())
+}
+
+/// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
+/// the exit status.
+#[cfg(feature = "loader")]
+fn verify(args: Vec<OsString>) -> Result<()> {
+    exit_status(ecc::runner::cli::main_verify(args))
+}
+
+/// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
+#[cfg(feature = "loader")]
+static STOP: AtomicBool = AtomicBool::new(false);
+
+#[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec()))
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, &STOP)?;
+    }
+    let host = ecc::runner::cli::Host {
+        stop: &STOP,
+        mount_tracefs: Some(mount_tracefs),
+    };
+    exit_status(ecc::runner::cli::main_run(args, host))
+}
+
+/// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.
+#[cfg(feature = "loader")]
+fn mount_tracefs() -> std::io::Result<()> {
+    // SAFETY: all pointers are NUL-terminated static strings; data may be NULL.
+    let rc = unsafe {
+        libc::mount(
+            c"tracefs".as_ptr(),
+            c"/sys/kernel/tracing".as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(feature = "loader")]
+fn exit_status(code: i32) -> Result<()> {
+    match code {
+        0 => Ok(()),
+        c => Err(cli::Exit(c).into()),
+    }
+}
+
+#[cfg(not(feature = "loader"))]
+fn verify(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc verify` needs")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc run` needs")
+}
+
+/// The runner's command lines, for help, completions and man pages.
+#[cfg(feature = "loader")]
+use ecc::runner::cli::{run_command, verify_command};
+
+#[cfg(not(feature = "loader"))]
+fn verify_command() -> clap::Command {
+    clap::Command::new("ecc verify").about("Verify a package (needs the `loader` feature)")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run_command() -> clap::Command {
+    clap::Command::new("ecc run").about("Run a package (needs the `loader` feature)")
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc help",
+    about = "Print the help of ecc or of one of its commands"
+)]
+struct HelpArgs {
+    /// The command to explain (default: ecc itself)
+    command: Option<String>,
+}
+
+fn help(args: Vec<OsString>) -> Result<()> {
+    let a: HelpArgs = parse_sub("help", HelpArgs::command(), args)?;
+    let Some(name) = a.command else {
+        root_command().print_help()?;
+        return Ok(());
+    };
+    match SUBCOMMANDS.iter().find(|s| s.name == name) {
+        Some(s) => (s.run)(vec![OsString::from("--help")]),
+        None => Err(cli::Usage(format!(
+            "no command '{name}'; `ecc --help` lists the commands"
+        ))
+        .into()),
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc completions",
+    about = "Print a shell completion script for ecc",
+    after_help = "bash: ecc completions bash > /etc/bash_completion.d/ecc\n\
+                  zsh:  ecc completions zsh > \"${fpath[1]}/_ecc\"\n\
+                  fish: ecc completions fish > ~/.config/fish/completions/ecc.fish"
+)]
+struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_parser = ["bash", "zsh", "fish"])]
+    shell: String,
+}
+
+fn completions(args: Vec<OsString>) -> Result<()> {
+    let a: CompletionsArgs = parse_sub("completions", CompletionsArgs::command(), args)?;
+    let shell: cli::Shell = a.shell.parse().map_err(|e: String| cli::Usage(e))?;
+    let mut out = std::io::stdout().lock();
+    cli::completions(root_command().bin_name("ecc"), shell, &mut out);
+    Ok(())
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc man",
+    about = "Write the man pages of ecc and its commands (ecc.1, ecc-run.1, ...) into DIR"
+)]
+struct ManArgs {
+    /// Where to write them, e.g. /usr/local/share/man/man1
+    dir: PathBuf,
+}
+
+fn man(args: Vec<OsString>) -> Result<()> {
+    let a: ManArgs = parse_sub("man", ManArgs::command(), args)?;
+    let root = root_command();
+    cli::man_pages(&root, &a.dir).with_context(|| format!("{}", a.dir.display()))?;
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let sub = args.get(1).and_then(|a| {
-        SUBCOMMANDS
-            .iter()
-            .find(|(name, _)| a.to_str() == Some(name))
-    });
-    let result = match sub {
-        Some((_, f)) => f(args[1..].to_vec()),
-        None => compile(Cli::parse_from(args)),
+    let sub = args
+        .get(1)
+        .and_then(|a| SUBCOMMANDS.iter().find(|s| a.to_str() == Some(s.name)));
+    let code = match sub {
+        Some(s) => cli::finish(&format!("ecc {}", s.name), (s.run)(args[2..].to_vec())),
+        None => cli::finish("ecc", parse_compile(&args).and_then(compile)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ecc: error: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn compile(cli: Cli) -> Result<()> {
+/// The original ecc's options we do not have, with what to use instead.
+const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
+    (
+        "-w",
+        "--workspace-path",
+        "ecc needs no workspace: vmlinux.h comes from the kernel's BTF (--btf FILE for \
+         another kernel's) and libbpf's headers from the system (--libbpf-include DIR)",
+    ),
+    (
+        "-y",
+        "--yaml",
+        "ecc writes package.json, which the runtime reads; convert it with a JSON-to-YAML \
+         tool if you need YAML",
+    ),
+    (
+        "-s",
+        "--subskeleton",
+        "generate a skeleton with `wasm-bpftool gen skeleton X.bpf.o` (-j for Wasm guests)",
+    ),
+];
+
+/// Flags that go to clang when they appear among ecc's own options, as the original ecc
+/// users expect; the three that take a value may have it as the next argument.
+fn is_clang_flag(a: &str) -> bool {
+    ["-D", "-I", "-U", "-W", "-O"]
+        .iter()
+        .any(|p| a.starts_with(p))
+}
+
+/// Splits the compile's command line into the arguments clap parses and clang's flags, in
+/// the order given: `-a` values (split on whitespace), clang-like flags (`-DX`, `-I DIR`,
+/// `-Wall`, `-O2`, ...) and everything after `--`.
+fn split_clang_args(args: &[OsString]) -> Result<(Vec<OsString>, Vec<String>)> {
+    let takes_value: Vec<String> = Cli::command()
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values() && !a.is_positional())
+        .flat_map(|a| {
+            let short = a.get_short().map(|c| format!("-{c}"));
+            let long = a.get_long().map(|l| format!("--{l}"));
+            short.into_iter().chain(long)
+        })
+        .collect();
+    let mut ours = Vec::new();
+    let mut clang = Vec::new();
+    let mut it = args.iter();
+    if let Some(argv0) = it.next() {
+        ours.push(argv0.clone());
+    }
+    while let Some(arg) = it.next() {
+        let Some(a) = arg.to_str() else {
+            ours.push(arg.clone());
+            continue;
+        };
+        let next = |it: &mut std::slice::Iter<'_, OsString>| -> Result<String> {
+            let v = it
+                .next()
+                .ok_or_else(|| cli::Usage(format!("{a} needs a value")))?;
+            Ok(v.to_string_lossy().into_owned())
+        };
+        if a == "--" {
+            clang.extend(it.by_ref().map(|s| s.to_string_lossy().into_owned()));
+        } else if let Some((_, _, instead)) = NOT_IMPLEMENTED
+            .iter()
+            .find(|(s, l, _)| a == *s || a == *l || a.starts_with(&format!("{l}=")))
+        {
+            let (s, l, _) = NOT_IMPLEMENTED
+                .iter()
+                .find(|(_, _, i)| i == instead)
+                .expect("found above");
+            return Err(cli::Usage(format!("{s}/{l} is not implemented: {instead}")).into());
+        } else if a == "-a" || a == "--additional-cflags" {
+            clang.extend(next(&mut it)?.split_whitespace().map(str::to_string));
+        } else if let Some(v) = a
+            .strip_prefix("--additional-cflags=")
+            .or_else(|| a.strip_prefix("-a"))
+        {
+            clang.extend(v.split_whitespace().map(str::to_string));
+        } else if is_clang_flag(a) {
+            clang.push(a.to_string());
+            if matches!(a, "-D" | "-I" | "-U") {
+                clang.push(next(&mut it)?);
+            }
+        } else if takes_value.iter().any(|t| t == a) {
+            ours.push(arg.clone());
+            if let Some(v) = it.next() {
+                ours.push(v.clone());
+            }
+        } else {
+            ours.push(arg.clone());
+        }
+    }
+    Ok((ours, clang))
+}
+
+/// The compile's command line, parsed.
+fn parse_compile(args: &[OsString]) -> Result<(Cli, Vec<String>)> {
+    let (ours, cflags) = split_clang_args(args)?;
+    let m = root_command().try_get_matches_from(ours)?;
+    if let Some((name, _)) = m.subcommand() {
+        return Err(cli::Usage(format!(
+            "'{name}' is a command: put it first (ecc {name} ...)"
+        ))
+        .into());
+    }
+    Ok((Cli::from_arg_matches(&m)?, cflags))
+}
+
+fn compile((cli, cflags): (Cli, Vec<String>)) -> Result<()> {
     // Point clang-sys at the libclang of the clang in use, unless the user chose one. Done
     // here, before any thread exists, because it sets an environment variable.
+    debug_assert!(cli.additional_cflags.is_empty() && cli.clang_args.is_empty());
     if std::env::var_os("LIBCLANG_PATH").is_none() {
         let lib = ecc::build::compile::find_clang(cli.clang_bin.as_deref())
             .ok()
@@ -113,12 +437,6 @@ fn compile(cli: Cli) -> Result<()> {
             std::env::set_var("LIBCLANG_PATH", lib);
         }
     }
-    let mut cflags: Vec<String> = cli
-        .additional_cflags
-        .iter()
-        .flat_map(|a| a.split_whitespace().map(str::to_string))
-        .collect();
-    cflags.extend(cli.clang_args);
     let req = Request {
         source: cli.source_path,
         header: cli.export_event_header,
@@ -149,4 +467,32 @@ fn compile(cli: Cli) -> Result<()> {
         log(&format!("wrote {}", p.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        root_command().debug_assert();
+    }
+
+    #[test]
+    fn clang_flags_keep_their_order_with_a_and_dashdash() {
+        let (ours, clang) = split_clang_args(&os(&[
+            "ecc", "-DA", "-o", "-Dout", "-a", "-X -Y", "x.bpf.c", "-I", "inc", "-O2", "h.h",
+            "-Wall", "-a-Z", "--", "-o", "last",
+        ]))
+        .unwrap();
+        assert_eq!(ours, os(&["ecc", "-o", "-Dout", "x.bpf.c", "h.h"]));
+        assert_eq!(
+            clang,
+            ["-DA", "-X", "-Y", "-I", "inc", "-O2", "-Wall", "-Z", "-o", "last"]
+        );
+    }
 }

@@ -1,24 +1,49 @@
 //! wasm-bpftool: a bpftool that knows Wasm. Follows bpftool's grammar:
 //!   wasm-bpftool [-j] [-B BASE] btf dump file FILE [format {raw|c}] [--type NAME]...
 //!   wasm-bpftool [-j] gen skeleton FILE [name NAME]
+//!   wasm-bpftool OBJECT help, --version, completions SHELL, man DIR
+//! Exit statuses and error messages follow `ecc::cli`: 0 ok, 1 failure, 2 usage error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+use ecc::cli;
 
 use ecc::btf::Btf;
 use ecc::emit;
 use ecc::util::fs::{read_input, Input};
 
-const USAGE: &str =
-    "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
-       wasm-bpftool [-j] gen skeleton FILE [name NAME]
+const USAGE: &str = "Usage: wasm-bpftool [OPTIONS] OBJECT { COMMAND | help }
+       wasm-bpftool { version | completions {bash|zsh|fish} | man DIR | help }
+
+       OBJECT := { btf | gen }
+       OPTIONS := { -j|--json | -B|--base-btf FILE | -V|--version | -h|--help }
 
   -j, --json        emit for Wasm guests (wasm32 layout headers, libbpf-wasm.h skeletons)
   -B, --base-btf    base BTF for split BTF (e.g. /sys/kernel/btf/vmlinux for a module)
-  --type NAME       with format c: only NAME and the types it needs (repeatable)";
+  `wasm-bpftool btf help`, `wasm-bpftool gen help` explain each object.";
+
+const BTF_USAGE: &str =
+    "Usage: wasm-bpftool [-j] [-B BASE_BTF] btf dump file FILE [format {raw|c}] [--type NAME]...
+       wasm-bpftool btf help
+
+  FILE is a BPF object (its .BTF section) or raw BTF such as /sys/kernel/btf/vmlinux.
+  format raw        every type, as bpftool prints them (the default)
+  format c          C declarations (vmlinux.h); with -j the wasm32 layout header
+  --type NAME       with format c: only NAME and the types it needs (repeatable)
+  -B, --base-btf    base BTF when FILE is split BTF (a kernel module's)";
+
+const GEN_USAGE: &str = "Usage: wasm-bpftool [-j] gen skeleton FILE [name NAME]
+       wasm-bpftool gen help
+
+  gen skeleton      a libbpf skeleton header for the BPF object FILE, on stdout
+  -j, --json        the skeleton for Wasm guests, on libbpf-wasm.h";
+
+/// The objects, with their help, as bpftool lists them.
+const OBJECTS: &[(&str, &str)] = &[("btf", BTF_USAGE), ("gen", GEN_USAGE)];
 
 /// Global options, accepted anywhere on the command line as bpftool does.
 #[derive(Default)]
@@ -27,22 +52,40 @@ struct Opts {
     base: Option<PathBuf>,
     types: Vec<String>,
     words: Vec<String>,
+    help: bool,
+    version: bool,
 }
 
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>> {
+fn usage(msg: String) -> anyhow::Error {
+    cli::Usage(msg).into()
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Opts> {
     let mut o = Opts::default();
     let mut args = args.peekable();
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-h" | "--help" | "help" => return Ok(None),
+            "-h" | "--help" => o.help = true,
+            "-V" | "--version" => o.version = true,
             "-j" | "--json" | "-p" | "--pretty" => o.wasm = true,
-            "-B" | "--base-btf" => o.base = Some(args.next().context("-B needs a file")?.into()),
-            "--type" => o.types.push(args.next().context("--type needs a name")?),
-            _ if a.starts_with('-') && a.len() > 1 => bail!("unknown option '{a}'"),
+            "-B" | "--base-btf" => {
+                o.base = Some(
+                    args.next()
+                        .ok_or_else(|| usage(format!("{a} needs a file")))?
+                        .into(),
+                )
+            }
+            "--type" => o.types.push(
+                args.next()
+                    .ok_or_else(|| usage("--type needs a name".into()))?,
+            ),
+            _ if a.starts_with('-') && a.len() > 1 => {
+                return Err(usage(format!("unknown option '{a}'; see --help")))
+            }
             _ => o.words.push(a),
         }
     }
-    Ok(Some(o))
+    Ok(o)
 }
 
 type Handler = fn(&Opts, &[String]) -> Result<()>;
@@ -53,32 +96,161 @@ const COMMANDS: &[(&[&str], Handler)] = &[
     (&["gen", "skeleton"], do_gen_skeleton),
 ];
 
+/// The grammar as a clap description, for completions and man pages (bpftool's keyword
+/// grammar is parsed by hand above).
+fn command() -> clap::Command {
+    use clap::{Arg, ArgAction, Command, ValueHint};
+    let file = || {
+        Arg::new("FILE")
+            .required(true)
+            .value_hint(ValueHint::FilePath)
+    };
+    Command::new("wasm-bpftool")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A bpftool that knows Wasm: BTF dumps, Wasm layout headers and skeletons")
+        .disable_help_subcommand(true)
+        .arg(
+            Arg::new("json")
+                .short('j')
+                .long("json")
+                .global(true)
+                .action(ArgAction::SetTrue)
+                .help("Emit for Wasm guests (wasm32 layout headers, libbpf-wasm.h skeletons)"),
+        )
+        .arg(
+            Arg::new("base-btf")
+                .short('B')
+                .long("base-btf")
+                .global(true)
+                .value_name("FILE")
+                .value_hint(ValueHint::FilePath)
+                .help("Base BTF for split BTF (e.g. /sys/kernel/btf/vmlinux for a module)"),
+        )
+        .subcommand(
+            Command::new("btf").about("Dump BTF").subcommand(
+                Command::new("dump")
+                    .about("Dump the BTF of a BPF object or a raw BTF file")
+                    .arg(Arg::new("kind").required(true).value_parser(["file"]))
+                    .arg(file())
+                    .arg(Arg::new("format").value_parser(["format"]))
+                    .arg(Arg::new("FORMAT").value_parser(["raw", "c"]))
+                    .arg(
+                        Arg::new("type")
+                            .long("type")
+                            .value_name("NAME")
+                            .action(ArgAction::Append)
+                            .help("With format c: only NAME and the types it needs"),
+                    ),
+            ),
+        )
+        .subcommand(
+            Command::new("gen").about("Generate code").subcommand(
+                Command::new("skeleton")
+                    .about("A libbpf skeleton header for a BPF object, on stdout")
+                    .arg(file())
+                    .arg(Arg::new("name").value_parser(["name"]))
+                    .arg(Arg::new("NAME")),
+            ),
+        )
+        .subcommand(
+            Command::new("completions")
+                .about("Print a shell completion script")
+                .arg(
+                    Arg::new("SHELL")
+                        .required(true)
+                        .value_parser(["bash", "zsh", "fish"]),
+                ),
+        )
+        .subcommand(
+            Command::new("man")
+                .about("Write the man pages into DIR")
+                .arg(
+                    Arg::new("DIR")
+                        .required(true)
+                        .value_hint(ValueHint::DirPath),
+                ),
+        )
+        .subcommand(Command::new("version").about("Print the version"))
+}
+
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wasm-bpftool: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    let code = cli::finish("wasm-bpftool", run());
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Whether `word` selects keyword `kw` (bpftool accepts any prefix).
+fn matches_kw(kw: &str, word: &str) -> bool {
+    !word.is_empty() && kw.starts_with(word)
 }
 
 fn run() -> Result<()> {
-    let Some(opts) = parse_args(std::env::args().skip(1))? else {
+    let opts = parse_args(std::env::args().skip(1))?;
+    let words = &opts.words;
+    let first = words.first().map(String::as_str);
+    if opts.version || first == Some("version") {
+        println!("wasm-bpftool {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
+    match first {
+        None if opts.help => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        None => return Err(usage(format!("no object given\n{USAGE}"))),
+        Some("help") => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Some("completions") => {
+            let shell = match words.get(1).map(|s| s.parse::<cli::Shell>()) {
+                Some(Ok(s)) if words.len() == 2 => s,
+                _ => {
+                    return Err(usage(
+                        "usage: wasm-bpftool completions {bash|zsh|fish}".into(),
+                    ))
+                }
+            };
+            cli::completions(command(), shell, &mut std::io::stdout().lock());
+            return Ok(());
+        }
+        Some("man") => {
+            let [_, dir] = &words[..] else {
+                return Err(usage("usage: wasm-bpftool man DIR".into()));
+            };
+            cli::man_pages(&command(), Path::new(dir)).with_context(|| dir.clone())?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    // `OBJECT help`, `OBJECT -h` and a bare `OBJECT` print that object's usage.
+    if let Some((_, text)) = OBJECTS
+        .iter()
+        .find(|(kw, _)| first.is_some_and(|w| matches_kw(kw, w)))
+    {
+        if opts.help || words.len() == 1 || words.get(1).is_some_and(|w| w == "help") {
+            println!("{text}");
+            return Ok(());
+        }
+    } else if opts.help {
         println!("{USAGE}");
         return Ok(());
-    };
+    }
     for (path, handler) in COMMANDS {
-        if opts.words.len() >= path.len()
-            && path
-                .iter()
-                .zip(&opts.words)
-                .all(|(p, w)| p.starts_with(w.as_str()) && !w.is_empty())
-        {
-            return handler(&opts, &opts.words[path.len()..]);
+        if words.len() >= path.len() && path.iter().zip(words).all(|(p, w)| matches_kw(p, w)) {
+            return handler(&opts, &words[path.len()..]);
         }
     }
-    bail!("unknown command '{}'; see --help", opts.words.join(" "))
+    let help = match OBJECTS
+        .iter()
+        .find(|(kw, _)| first.is_some_and(|w| matches_kw(kw, w)))
+    {
+        Some((kw, _)) => format!("wasm-bpftool {kw} help"),
+        None => "wasm-bpftool help".to_string(),
+    };
+    Err(usage(format!(
+        "unknown command '{}'; see `{help}`",
+        words.join(" ")
+    )))
 }
 
 fn read(path: &str) -> Result<Input> {
@@ -86,12 +258,23 @@ fn read(path: &str) -> Result<Input> {
 }
 
 fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
-    let (file, rest) = rest.split_first().context("btf dump file: missing FILE")?;
-    let format = match rest {
-        [] => "raw",
-        [kw, f] if kw == "format" => f.as_str(),
-        _ => bail!("btf dump: expected 'format {{raw|c}}' after the file"),
-    };
+    let (file, rest) = rest
+        .split_first()
+        .ok_or_else(|| usage("btf dump file: missing FILE; see `wasm-bpftool btf help`".into()))?;
+    let format =
+        match rest {
+            [] => "raw",
+            [kw, f] if kw == "format" => f.as_str(),
+            _ => return Err(usage(
+                "btf dump: expected 'format {raw|c}' after the file; see `wasm-bpftool btf help`"
+                    .into(),
+            )),
+        };
+    if !matches!(format, "raw" | "c") {
+        return Err(usage(format!(
+            "unknown format '{format}', expected raw or c"
+        )));
+    }
     let base_data = opts
         .base
         .as_ref()
@@ -101,20 +284,17 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
         (Some(d), Some(p)) => Some(load_btf(d, None).with_context(|| format!("{}", p.display()))?),
         _ => None,
     };
-    // Big inputs share parsing and dumping with a helper thread: made now, it is asleep and
-    // ready when that work comes.
-    ecc::util::par::warm_up();
     let data = read(file)?;
     let btf = load_btf(&data, base.as_ref()).with_context(|| file.to_string())?;
     let mut stdout = IoWriter::new(std::io::stdout().lock());
     match (format, opts.wasm) {
         ("raw", _) => stdout.write_all(emit::raw::dump(&btf).as_bytes()),
         // Streamed: the emitter checks everything before its first byte, then writes in chunks.
-        ("c", false) => {
+        // "c", checked above.
+        (_, false) => {
             emit::c::dump_to(&btf, &opts.types, &mut stdout).with_context(|| file.to_string())?
         }
-        ("c", true) => stdout.write_all(wasm_header(&btf, file, &opts.types)?.as_bytes()),
-        (f, _) => bail!("unknown format '{f}', expected raw or c"),
+        (_, true) => stdout.write_all(wasm_header(&btf, file, &opts.types)?.as_bytes()),
     }
     stdout.finish().context("writing to stdout")
 }
@@ -186,7 +366,11 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
     let (file, name) = match rest {
         [f] => (f, ecc::model::skeleton::obj_name_from_path(f)),
         [f, kw, n] if kw == "name" => (f, n.clone()),
-        _ => bail!("gen skeleton: expected FILE [name NAME]"),
+        _ => {
+            return Err(usage(
+                "gen skeleton: expected FILE [name NAME]; see `wasm-bpftool gen help`".into(),
+            ))
+        }
     };
     let data = read(file)?;
     let obj = ecc::elf::object::Object::parse(&data).with_context(|| file.to_string())?;
@@ -206,4 +390,20 @@ fn do_gen_skeleton(opts: &Opts, rest: &[String]) -> Result<()> {
         .write_all(out.as_bytes())
         .context("writing to stdout")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clap_description_covers_every_command() {
+        let cmd = command();
+        cmd.clone().debug_assert();
+        for (path, _) in COMMANDS {
+            let obj = cmd.find_subcommand(path[0]).expect(path[0]);
+            assert!(obj.find_subcommand(path[1]).is_some(), "{path:?}");
+            assert!(OBJECTS.iter().any(|(o, _)| *o == path[0]), "{path:?}");
+        }
+    }
 }

@@ -119,15 +119,10 @@ impl<'a> Btf<'a> {
         let types_pos = body + header.type_off;
         let mut index = index::Index::with_room(types.len());
         let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
-            // The helper checks the strings and maps the arrays' back halves meanwhile.
-            let back = index.back_halves();
+            // A second thread checks the strings meanwhile.
             let mut checked = None;
             let indexed = crate::util::par::split(
-                || {
-                    checked = Some(text());
-                    back.iter()
-                        .for_each(|&(at, len)| crate::util::par::populate(at, len));
-                },
+                || checked = Some(text()),
                 || index.build(types, types_pos, first_id),
             );
             // `split` ran both closures, so `checked` is set; checking again is the fallback.
@@ -240,7 +235,7 @@ impl<'a> Btf<'a> {
         }
         let rest = self.strings.get((off - self.str_base) as usize..)?;
         // The section ends in NUL (checked at parse), so a terminator is always found.
-        rest.get(..nul_pos(rest.as_bytes())?)
+        rest.get(..memchr::memchr(0, rest.as_bytes())?)
     }
 
     /// Whether `off` is a valid string offset, without scanning the string: the section is
@@ -346,26 +341,10 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// Position of the first NUL, eight bytes at a time (names are hot in every emitter).
-fn nul_pos(b: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let zero = w.wrapping_sub(LO) & !w & HI;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b[i..].iter().position(|&c| c == 0).map(|p| i + p)
-}
-
 // Tests build blobs from small known values; the lint is for parsing untrusted bytes.
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation)]

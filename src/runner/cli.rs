@@ -7,14 +7,18 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
+use super::attach::{ifindex_of, Target};
+use super::metrics;
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
 use super::{read_input, Error};
+use crate::cli;
 use crate::elf::object::Object;
 
 #[derive(Parser, Debug)]
@@ -49,25 +53,42 @@ struct RunArgs {
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// Interface for XDP, tc and socket programs, over the package's @ifindex/@tchook (default: 1, lo)
+    #[arg(long, value_name = "N", conflicts_with = "ifname")]
+    ifindex: Option<u32>,
+    /// Interface by name, as --ifindex
+    #[arg(long, value_name = "NAME")]
+    ifname: Option<String>,
+    /// Cgroup for cgroup and sockops programs (default: the cgroup v2 root)
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<PathBuf>,
+    /// Print the counters (.bss) and hash/array maps when the run ends (always done when the
+    /// program has no output map)
+    #[arg(long)]
+    dump_at_exit: bool,
+    /// Serve the maps at http://ADDR/metrics in the Prometheus text format while running;
+    /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
     /// package.json or X.bpf.o
     input: PathBuf,
 }
 
-/// Prints a clap error or help; help exits 0, errors 1.
-fn clap_exit(e: &clap::Error) -> i32 {
-    let _ = e.print();
-    if e.use_stderr() {
-        1
-    } else {
-        0
-    }
+/// `ecc verify`'s command line, for help, completions and man pages.
+pub fn verify_command() -> clap::Command {
+    VerifyArgs::command()
+}
+
+/// `ecc run`'s command line (the runner's own options), for help, completions and man pages.
+pub fn run_command() -> clap::Command {
+    RunArgs::command()
 }
 
 pub fn main_verify(args: Vec<OsString>) -> i32 {
     let argv = std::iter::once(OsString::from("ecc verify")).chain(args);
     let a = match VerifyArgs::try_parse_from(argv) {
         Ok(a) => a,
-        Err(e) => return clap_exit(&e),
+        Err(e) => return cli::clap_exit("ecc verify", &e),
     };
     let report = read_input(&a.input).and_then(|input| verify(&input, a.btf.as_deref()));
     match report {
@@ -77,17 +98,20 @@ pub fn main_verify(args: Vec<OsString>) -> i32 {
             if bad == 0 {
                 0
             } else {
-                eprintln!(
-                    "ecc verify: {}: {bad} of {} programs rejected by the verifier",
-                    r.file,
-                    r.programs.len()
+                cli::print_error(
+                    "ecc verify",
+                    format!(
+                        "{}: {bad} of {} programs rejected by the verifier",
+                        r.file,
+                        r.programs.len()
+                    ),
                 );
-                1
+                cli::EXIT_FAILURE
             }
         }
         Err(e) => {
-            eprintln!("ecc verify: {e}");
-            1
+            cli::print_error("ecc verify", e);
+            cli::EXIT_FAILURE
         }
     }
 }
@@ -96,11 +120,22 @@ fn print_report(r: &Report, json: bool) {
     if json {
         match serde_json::to_string(r) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("ecc: cannot print the report as JSON: {e}"),
+            Err(e) => cli::print_error("ecc", format!("cannot print the report as JSON: {e}")),
         }
     } else {
         print!("{}", r.to_text());
     }
+}
+
+/// Whether runner option `--name` (as typed) takes a separate value.
+fn takes_value(arg: &str) -> bool {
+    use clap::CommandFactory;
+    let Some(long) = arg.strip_prefix("--").filter(|l| !l.contains('=')) else {
+        return false;
+    };
+    RunArgs::command()
+        .get_arguments()
+        .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
 }
 
 /// Where the runner's own arguments end: at the first word that is not an option or the
@@ -112,7 +147,7 @@ fn split_run_args(args: &[OsString]) -> usize {
         if a == "--" {
             return (i + 1).min(args.len() - 1);
         }
-        if a == "--duration" || a == "--btf" {
+        if takes_value(&a) {
             i += 2;
             continue;
         }
@@ -124,21 +159,31 @@ fn split_run_args(args: &[OsString]) -> usize {
     args.len()
 }
 
-pub fn main_run(args: Vec<OsString>) -> i32 {
+/// What the binary owns and hands to the runner: the stop flag its SIGINT/SIGTERM handlers
+/// set, and how to mount tracefs when a tracepoint needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Host<'a> {
+    pub stop: &'a AtomicBool,
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+}
+
+pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
     let split = split_run_args(&args);
     let (runner, program) = args.split_at((split + 1).min(args.len()));
     let argv = std::iter::once(OsString::from("ecc run"))
         .chain(runner.iter().filter(|a| a.as_os_str() != "--").cloned());
     let a = match RunArgs::try_parse_from(argv) {
         Ok(a) => a,
-        Err(e) => return clap_exit(&e),
+        Err(e) => return cli::clap_exit("ecc run", &e),
     };
     let duration = match a.duration {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
-            eprintln!("ecc run: --duration must be a positive number of seconds, not {s}");
-            return 1;
+            return cli::usage_error(
+                "ecc run",
+                format!("--duration must be a positive number of seconds, not {s}"),
+            );
         }
     };
     let program: Vec<String> = program
@@ -146,41 +191,130 @@ pub fn main_run(args: Vec<OsString>) -> i32 {
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
     let json = a.json;
-    match run_main(a, duration, &program) {
+    match run_main(a, duration, &program, host) {
         Ok(code) => code,
         Err(Error::Rejected(report)) => {
             print_report(&report, json);
-            eprintln!("ecc run: {}", Error::Rejected(report));
-            1
+            cli::print_error("ecc run", Error::Rejected(report));
+            cli::EXIT_FAILURE
         }
+        Err(Error::Usage(m)) => cli::usage_error("ecc run", m),
         Err(e) => {
-            eprintln!("ecc run: {e}");
-            1
+            cli::print_error("ecc run", e);
+            cli::EXIT_FAILURE
         }
     }
 }
 
-fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Result<i32, Error> {
+fn run_main(
+    a: RunArgs,
+    duration: Option<Duration>,
+    program: &[String],
+    host: Host<'_>,
+) -> Result<i32, Error> {
     let input = read_input(&a.input)?;
     let assigns = {
-        let model =
-            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.with_cause()))?;
+        let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
+        misplaced_runner_options(program, &specs)?;
         let usage = format!("ecc run {}", input.path.display());
-        match options::parse(&model.btf, &input.obj_name, &usage, &specs, program) {
+        let about = input
+            .meta
+            .as_ref()
+            .and_then(|m| about(m.bpf_skel.doc.as_ref()?));
+        match options::parse(
+            &model.btf,
+            &input.obj_name,
+            &usage,
+            about.as_deref(),
+            &specs,
+            program,
+        ) {
             Ok(assigns) => assigns,
-            Err(ParseError::Clap(e)) => return Ok(clap_exit(&e)),
+            Err(ParseError::Clap(e)) => return Ok(cli::clap_exit("ecc run", &e)),
             Err(ParseError::Value(m)) => return Err(Error::Usage(m)),
         }
+    };
+    let ifindex = match &a.ifname {
+        Some(n) => Some(ifindex_of(n).map_err(Error::Usage)?),
+        None => a.ifindex,
     };
     let opts = RunOpts {
         json: a.json,
         duration,
         btf: a.btf,
+        mount_tracefs: host.mount_tracefs,
+        target: Target {
+            ifindex,
+            cgroup: a.cgroup,
+        },
+        dump_at_exit: a.dump_at_exit,
+        metrics: a
+            .metrics
+            .as_deref()
+            .map(metrics::parse_addr)
+            .transpose()
+            .map_err(Error::Usage)?,
     };
-    run(&input, &opts, &assigns)?;
+    run(&input, &opts, &assigns, host.stop)?;
     Ok(0)
+}
+
+/// Runner options written after the package belong to the program, which may have an
+/// option of the same name. When it has none, the user meant the runner's: say where it
+/// goes. When it has one, the program gets it, with a note naming the runner's option.
+fn misplaced_runner_options(program: &[String], specs: &[options::OptSpec]) -> Result<(), Error> {
+    let runner = RunArgs::command();
+    for word in program.iter().take_while(|w| *w != "--") {
+        let Some(name) = word.strip_prefix("--") else {
+            continue;
+        };
+        let name = name.split('=').next().unwrap_or(name);
+        let Some(opt) = runner.get_arguments().find(|a| a.get_long() == Some(name)) else {
+            continue;
+        };
+        if specs.iter().any(|s| s.long == name) {
+            eprintln!(
+                "ecc run: note: {word} after the package sets the program's own --{name}; \
+                 ecc run's --{name} goes before the package"
+            );
+            continue;
+        }
+        let value = if opt.get_action().takes_values() {
+            format!(
+                " {}",
+                opt.get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or("VALUE".into(), |v| v.to_string())
+            )
+        } else {
+            String::new()
+        };
+        return Err(Error::Usage(format!(
+            "--{name} is an option of ecc run, not of the program: put it before the package \
+             (ecc run --{name}{value} PACKAGE [PROGRAM OPTIONS])"
+        )));
+    }
+    Ok(())
+}
+
+/// The program's description for `-h`: `@brief` (with `@version`), then `@details`.
+fn about(doc: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let text = |k: &str| match doc.get(k)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    let mut s = text("brief").unwrap_or_default();
+    if let Some(v) = text("version") {
+        s.push_str(&format!(" (version {v})"));
+    }
+    if let Some(d) = text("details") {
+        s.push_str(&format!("\n\n{d}"));
+    }
+    let s = s.trim().to_string();
+    (!s.is_empty()).then_some(s)
 }
 
 #[cfg(test)]
@@ -204,12 +338,17 @@ mod tests {
     }
 
     #[test]
-    fn usage_errors_exit_1_and_help_exits_0() {
-        assert_eq!(main_verify(os(&[])), 1);
+    fn usage_errors_exit_2_failures_1_and_help_0() {
+        assert_eq!(main_verify(os(&[])), 2);
         assert_eq!(main_verify(os(&["--help"])), 0);
-        assert_eq!(main_run(os(&["-h"])), 0);
-        assert_eq!(main_run(os(&["--duration", "-1", "x.json"])), 1);
-        assert_eq!(main_run(os(&["/nonexistent/p.json"])), 1);
+        let stop = AtomicBool::new(false);
+        let host = Host {
+            stop: &stop,
+            mount_tracefs: None,
+        };
+        assert_eq!(main_run(os(&["-h"]), host), 0);
+        assert_eq!(main_run(os(&["--duration", "-1", "x.json"]), host), 2);
+        assert_eq!(main_run(os(&["/nonexistent/p.json"]), host), 1);
         assert_eq!(main_verify(os(&["/nonexistent/p.json"])), 1);
     }
 }

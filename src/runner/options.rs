@@ -38,7 +38,7 @@ pub struct Assign {
 
 /// Variables the runtime hides: ecc's and the original ecc's helpers that force export
 /// structs into BTF.
-fn hidden(name: &str) -> bool {
+pub fn hidden(name: &str) -> bool {
     name.starts_with("__eunomia_dummy") || name.starts_with("__ecc")
 }
 
@@ -137,11 +137,12 @@ fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<Op
     } else {
         v.ty.clone()
     };
-    let help = v
-        .description
+    // As the runtime does: `@cmdarg`'s help first, then the doc comment.
+    let help = cmd
+        .help
         .clone()
-        .filter(|d| !d.is_empty())
-        .or(cmd.help)
+        .filter(|h| !h.is_empty())
+        .or_else(|| v.description.clone().filter(|d| !d.is_empty()))
         .unwrap_or_else(|| format!("set {type_text} {}", v.name));
     let spec = OptSpec {
         var: v.name.clone(),
@@ -200,8 +201,17 @@ fn check_names(specs: &[OptSpec]) -> Result<(), String> {
                 return Err(format!("variable '{}': bad short option '-{c}'", s.var));
             }
         }
+        // A bool also takes --enable-X and --disable-X.
+        let longs = |o: &OptSpec| {
+            let mut v = vec![o.long.clone()];
+            if o.is_flag {
+                v.push(format!("enable-{}", o.long));
+                v.push(format!("disable-{}", o.long));
+            }
+            v
+        };
         for other in &specs[..i] {
-            if other.long == s.long {
+            if longs(other).iter().any(|l| longs(s).contains(l)) {
                 return Err(format!(
                     "variables '{}' and '{}' both use --{}",
                     other.var, s.var, s.long
@@ -221,13 +231,17 @@ fn check_names(specs: &[OptSpec]) -> Result<(), String> {
 }
 
 /// The clap command for a program's options.
-pub fn command(program: &str, usage_name: &str, specs: &[OptSpec]) -> Command {
+/// The clap command for a program's options. `about` is the program's own description
+/// (`@brief`, `@details`, `@version` of its LICENSE doc comment).
+pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[OptSpec]) -> Command {
+    let head = format!("Options of the BPF program '{program}' (set before load)");
     let mut cmd = Command::new(program.to_string())
         .no_binary_name(true)
         .bin_name(usage_name.to_string())
-        .about(format!(
-            "Options of the BPF program '{program}' (set before load)"
-        ));
+        .about(match about {
+            Some(a) => format!("{a}\n\n{head}"),
+            None => head,
+        });
     for s in specs {
         let mut a = Arg::new(s.var.clone())
             .long(s.long.clone())
@@ -240,6 +254,24 @@ pub fn command(program: &str, usage_name: &str, specs: &[OptSpec]) -> Command {
             if let Some(d) = &s.default {
                 a = a.help(format!("{} [default: {d}]", s.help));
             }
+            // The runtime's forms for bools: --enable-X and --disable-X, last one wins.
+            let (en, dis) = (enable_id(&s.var), disable_id(&s.var));
+            cmd = cmd
+                .arg(
+                    Arg::new(en.clone())
+                        .long(format!("enable-{}", s.long))
+                        .action(ArgAction::SetTrue)
+                        .help(format!("set {} to true", s.long))
+                        .overrides_with_all([s.var.clone(), dis.clone()]),
+                )
+                .arg(
+                    Arg::new(dis.clone())
+                        .long(format!("disable-{}", s.long))
+                        .action(ArgAction::SetTrue)
+                        .help(format!("set {} to false", s.long))
+                        .overrides_with_all([s.var.clone(), en]),
+                );
+            a = a.overrides_with(dis);
         } else {
             a = a
                 .action(ArgAction::Set)
@@ -260,16 +292,19 @@ pub fn parse(
     btf: &Btf<'_>,
     program: &str,
     usage_name: &str,
+    about: Option<&str>,
     specs: &[OptSpec],
     args: &[String],
 ) -> Result<Vec<Assign>, ParseError> {
-    let m = command(program, usage_name, specs)
+    let m = command(program, usage_name, about, specs)
         .try_get_matches_from(args)
         .map_err(ParseError::Clap)?;
     let mut out = Vec::new();
     for s in specs {
         let text = if s.is_flag {
-            if m.get_flag(&s.var) {
+            if m.get_flag(&disable_id(&s.var)) {
+                Some("false".to_string())
+            } else if m.get_flag(&s.var) || m.get_flag(&enable_id(&s.var)) {
                 Some("true".to_string())
             } else {
                 s.default.clone()
@@ -289,6 +324,14 @@ pub fn parse(
         });
     }
     Ok(out)
+}
+
+fn enable_id(var: &str) -> String {
+    format!("{var}#enable")
+}
+
+fn disable_id(var: &str) -> String {
+    format!("{var}#disable")
 }
 
 #[derive(Debug)]
@@ -357,12 +400,26 @@ pub fn encode(btf: &Btf<'_>, type_id: u32, size: u32, text: &str) -> Result<Vec<
                 b.truncate(size);
                 return Ok(b);
             }
-            int_bytes(text, size, true)
+            let names: Vec<&str> = t.enum_values().map(|e| e.name).collect();
+            let expected = || format!("expected one of {} or its value", names.join(", "));
+            let b = int_bytes(text, size, true)
                 .or_else(|_| int_bytes(text, size, false))
-                .map_err(|_| {
-                    let names: Vec<&str> = t.enum_values().map(|e| e.name).collect();
-                    format!("expected a number or one of {}", names.join(", "))
-                })
+                .map_err(|_| expected())?;
+            // Only the enum's own values: anything else is out of range.
+            let mask = if size >= 16 {
+                u128::MAX
+            } else {
+                (1u128 << (size * 8)) - 1
+            };
+            let raw = b
+                .iter()
+                .rev()
+                .fold(0u128, |acc, &x| acc << 8 | u128::from(x));
+            if t.enum_values().any(|e| u128::from(e.bits) & mask == raw) {
+                Ok(b)
+            } else {
+                Err(expected())
+            }
         }
         Kind::Float => {
             let v: f64 = text

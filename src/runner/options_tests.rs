@@ -81,6 +81,7 @@ fn parses_values_into_section_bytes() {
         &obj.btf,
         "globals_bpf",
         "ecc run g.json",
+        None,
         &specs,
         &args(&[
             "-p",
@@ -106,7 +107,7 @@ fn parses_values_into_section_bytes() {
     assert_eq!(get("events_total").section, ".bss");
     // Defaults are written too; variables with neither a value nor a default are not.
     assert_eq!(get("min_duration_ns").bytes, 0u64.to_le_bytes());
-    let none = parse(&obj.btf, "g", "ecc run g.json", &specs, &[]).unwrap();
+    let none = parse(&obj.btf, "g", "ecc run g.json", None, &specs, &[]).unwrap();
     let vars: Vec<&str> = none.iter().map(|x| x.var.as_str()).collect();
     assert_eq!(vars, ["verbosity", "min_duration_ns", "targ_pid"]);
     assert_eq!(none[0].bytes, 1i32.to_le_bytes());
@@ -117,7 +118,7 @@ fn bad_values_are_errors() {
     let data = globals();
     let obj = Object::parse(&data).unwrap();
     let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
-    let err = |a: &[&str]| match parse(&obj.btf, "g", "ecc run g.json", &specs, &args(a)) {
+    let err = |a: &[&str]| match parse(&obj.btf, "g", "ecc run g.json", None, &specs, &args(a)) {
         Err(ParseError::Value(m)) => m,
         other => panic!("{other:?}"),
     };
@@ -129,7 +130,14 @@ fn bad_values_are_errors() {
     assert!(err(&["--duration", "-1"]).contains("non-negative"));
     assert!(err(&["--comm", "a-very-long-command-name"]).contains("longer than 16 bytes"));
     assert!(matches!(
-        parse(&obj.btf, "g", "ecc run g.json", &specs, &args(&["--nope"])),
+        parse(
+            &obj.btf,
+            "g",
+            "ecc run g.json",
+            None,
+            &specs,
+            &args(&["--nope"])
+        ),
         Err(ParseError::Clap(_))
     ));
 }
@@ -143,6 +151,7 @@ fn help_lists_generated_options() {
         &obj.btf,
         "globals_bpf",
         "ecc run g.json",
+        None,
         &specs,
         &args(&["-h"]),
     ) {
@@ -201,4 +210,82 @@ fn objects_without_metadata_get_options_named_after_variables() {
     assert!(!names.contains(&"rodata_cfg") && !names.contains(&"last_ptr"));
     let comm = specs.iter().find(|s| s.var == "targ_comm").unwrap();
     assert_eq!(comm.type_text, "char[16]");
+}
+
+/// A bool that defaults to true can be turned off: --disable-X (and --enable-X), the
+/// runtime's forms; the last one given wins.
+#[test]
+fn bools_take_enable_and_disable_forms() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let mut m = meta(serde_json::json!([]));
+    let vars = &mut m.bpf_skel.data_sections[0].variables;
+    let failed = vars.iter_mut().find(|v| v.name == "failed_only").unwrap();
+    failed.cmdarg.as_mut().unwrap().default = Some(serde_json::json!(true));
+    let specs = specs(&obj, Some(&m)).unwrap();
+    let flag = |a: &[&str]| {
+        let out = parse(&obj.btf, "g", "ecc run g.json", None, &specs, &args(a)).unwrap();
+        out.iter()
+            .find(|x| x.var == "failed_only")
+            .unwrap()
+            .bytes
+            .clone()
+    };
+    assert_eq!(flag(&[]), [1]);
+    assert_eq!(flag(&["--disable-failed"]), [0]);
+    assert_eq!(flag(&["--disable-failed", "--enable-failed"]), [1]);
+    assert_eq!(flag(&["--enable-failed", "--disable-failed"]), [0]);
+    assert_eq!(flag(&["-x"]), [1]);
+    let help = command(
+        "g",
+        "ecc run g.json",
+        Some("Traces things (version 1.0)"),
+        &specs,
+    )
+    .render_help()
+    .to_string();
+    assert!(help.contains("--enable-failed"), "{help}");
+    assert!(help.contains("--disable-failed"), "{help}");
+    assert!(help.starts_with("Traces things (version 1.0)"), "{help}");
+}
+
+/// `@cmdarg`'s help wins over the doc comment, as in the runtime.
+#[test]
+fn cmdarg_help_comes_first() {
+    let data = globals();
+    let obj = Object::parse(&data).unwrap();
+    let mut m = meta(serde_json::json!([]));
+    let vars = &mut m.bpf_skel.data_sections[0].variables;
+    let pid = vars.iter_mut().find(|v| v.name == "targ_pid").unwrap();
+    pid.cmdarg.as_mut().unwrap().help = Some("the pid to trace".into());
+    let specs = specs(&obj, Some(&m)).unwrap();
+    let pid = specs.iter().find(|s| s.var == "targ_pid").unwrap();
+    assert_eq!(pid.help, "the pid to trace");
+}
+
+/// An enum option takes an enumerator's name or value, nothing else.
+#[test]
+fn enum_values_are_checked() {
+    let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/types.bpf.o")).unwrap();
+    let obj = Object::parse(&data).unwrap();
+    let Some(e) = obj
+        .btf
+        .ids()
+        .filter_map(|id| obj.btf.ty(id))
+        .find(|t| t.kind() == Kind::Enum && t.size() == 4 && t.enum_values().count() >= 2)
+    else {
+        panic!("types.bpf.o has no 4-byte enum");
+    };
+    let first = e.enum_values().next().unwrap();
+    let max = e.enum_values().map(|v| v.bits).max().unwrap();
+    assert_eq!(
+        encode(&obj.btf, e.id, 4, first.name).unwrap(),
+        (first.bits as u32).to_le_bytes()
+    );
+    assert_eq!(
+        encode(&obj.btf, e.id, 4, &first.bits.to_string()).unwrap(),
+        (first.bits as u32).to_le_bytes()
+    );
+    let err = encode(&obj.btf, e.id, 4, &(max + 1000).to_string()).unwrap_err();
+    assert!(err.starts_with("expected one of"), "{err}");
 }

@@ -2,18 +2,21 @@
 //! export map's events (ring buffer or perf buffer) or sample a `@sample` map, until
 //! Ctrl-C, SIGTERM or `--duration`.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder};
 
+use super::attach::{self, Plan, Target};
 use super::capture::Capture;
 use super::decode::{column_names, decode, hex, Table};
-use super::input::{internal_map_name, Meta, SampleMeta};
+use super::input::{internal_map_name, Meta, ProgMeta, SampleMeta};
 use super::options::Assign;
 use super::verify::{rejection, ProgResult, Report};
-use super::{open, prog_type_name, sys, vlog, Error, Input};
+use super::{dump, metrics, open, prog_type_name, sys, vlog, Error, Input};
 use crate::btf::{Btf, Kind};
 use crate::elf::object::Object;
 
@@ -27,6 +30,52 @@ pub struct RunOpts {
     pub json: bool,
     pub duration: Option<Duration>,
     pub btf: Option<PathBuf>,
+    /// Called when a program needs tracefs and it is not mounted. Mounting is a process-wide
+    /// side effect, so the library leaves it to the binary.
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+    /// Interface and cgroup overrides for XDP, tc, socket and cgroup programs.
+    pub target: Target,
+    /// Print the counters and maps when the run ends, even with an output map.
+    pub dump_at_exit: bool,
+    /// Serve the maps in the Prometheus text format on this address while running.
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
+/// `--duration`, or stdout closing under us (`| head`).
+struct Stop<'a> {
+    flag: &'a AtomicBool,
+    deadline: Option<Instant>,
+    closed: Cell<bool>,
+    /// Work done between polls: answering metrics requests.
+    tick: Option<&'a dyn Fn()>,
+}
+
+impl Stop<'_> {
+    /// Called once per loop turn: runs the tick, then says whether to stop.
+    fn now(&self) -> bool {
+        if let Some(t) = self.tick {
+            t();
+        }
+        self.closed.get()
+            || self.flag.load(Ordering::Relaxed)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// How long one poll may block.
+    fn wait(&self) -> Duration {
+        self.deadline.map_or(TICK, |d| {
+            d.saturating_duration_since(Instant::now()).min(TICK)
+        })
+    }
+
+    fn print(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        // Nobody is reading any more (`| head` exited): stop as Ctrl-C would.
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            self.closed.set(true);
+        }
+    }
 }
 
 /// What the runner prints: the export map chosen as the package spec says.
@@ -51,11 +100,7 @@ pub enum Export {
 /// The runtime's rule: the last map that is a ring buffer, a perf event array or has
 /// `@sample` metadata; samples are decoded with `export_types[0]`.
 pub fn choose_export(model: &Object<'_>, meta: Option<&Meta>) -> Result<Export, String> {
-    let sample_of = |name: &str| {
-        meta.and_then(|m| m.bpf_skel.maps.as_ref())
-            .and_then(|maps| maps.iter().find(|m| m.name == name))
-            .and_then(|m| m.sample.clone())
-    };
+    let sample_of = |name: &str| sample_meta(meta, name).cloned();
     let chosen = model.maps.iter().rev().find(|m| {
         matches!(
             m.map_type,
@@ -166,12 +211,23 @@ impl<'b, 'a> EventPrinter<'b, 'a> {
     }
 }
 
-/// Everything but the kernel work, prepared and checked first so bad input fails before
-/// anything is loaded.
-pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Error> {
-    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.with_cause()))?;
+/// Runs until `stop` is set or `opts.duration` passes. Everything but the kernel work is
+/// prepared and checked first, so bad input fails before anything is loaded.
+pub fn run(
+    input: &Input,
+    opts: &RunOpts,
+    assigns: &[Assign],
+    stop: &AtomicBool,
+) -> Result<(), Error> {
+    let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
+    // Bound before loading, so a taken port fails before anything is attached.
+    let exporter = opts
+        .metrics
+        .map(metrics::Exporter::bind)
+        .transpose()
+        .map_err(Error::Usage)?;
     let mut obj = open(input, opts.btf.as_deref())?;
 
     for a in assigns {
@@ -203,16 +259,25 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
         dst.copy_from_slice(&a.bytes);
     }
 
-    let progs: Vec<(String, String, String)> = obj
-        .progs()
-        .map(|p| {
-            (
-                p.name().to_string_lossy().into_owned(),
-                prog_type_name(p.prog_type()),
-                p.section().to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
+    // Attach plans come from the program types and doc tags, so a bad tag fails before load.
+    let mut progs = Vec::new();
+    for p in obj.progs() {
+        let name = p.name().to_string_lossy().into_owned();
+        let tags = prog_meta(input.meta.as_ref(), &name).map(|m| &m.tags);
+        let plan = attach::plan(
+            p.prog_type(),
+            tags.unwrap_or(&serde_json::Map::new()),
+            &opts.target,
+        )
+        .map_err(|m| Error::input(&input.path, format!("program '{name}': {m}")))?;
+        progs.push(Prog {
+            prog_type: prog_type_name(p.prog_type()),
+            section: p.section().to_string_lossy().into_owned(),
+            attach: listed_for_attach(input.meta.as_ref(), &name),
+            name,
+            plan,
+        });
+    }
     let cap = Capture::start();
     let loaded = obj.load();
     let captured = cap.take();
@@ -222,38 +287,86 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
         Err(e) => return Err(load_error(input, &model, &progs, &e, &captured)),
     };
 
-    let to_attach: Vec<&(String, String, String)> = progs
-        .iter()
-        .filter(|(name, _, _)| listed_for_attach(input.meta.as_ref(), name))
-        .collect();
-    if to_attach.iter().any(|(_, _, sec)| needs_tracefs(sec)) {
-        sys::ensure_tracefs().map_err(|e| Error::Libbpf {
-            what: "mounting tracefs at /sys/kernel/tracing".into(),
+    let to_attach: Vec<&Prog> = progs.iter().filter(|p| p.attach).collect();
+    let tracing = |p: &&Prog| p.plan == Plan::Auto && needs_tracefs(&p.section);
+    if to_attach.iter().any(tracing) && !sys::tracefs_mounted() {
+        let mounted = match opts.mount_tracefs {
+            Some(mount) => mount().map_err(|e| e.to_string()),
+            None => Err("nothing mounts it".into()),
+        };
+        mounted.map_err(|e| Error::Libbpf {
+            what: "tracefs is not mounted at /sys/kernel/tracing".into(),
             msg: format!("{e}; tracepoints cannot attach without it"),
         })?;
     }
-    let mut links = Vec::new();
-    for (name, _, sec) in to_attach {
+    // Declared before the links' users, dropped (detaching everything) on every way out.
+    let mut links: Vec<attach::Attachment> = Vec::new();
+    for p in to_attach {
         let prog = obj
             .progs_mut()
-            .find(|p| p.name().to_string_lossy() == name.as_str())
-            .ok_or_else(|| Error::input(&input.path, format!("program '{name}' vanished")))?;
+            .find(|x| x.name().to_string_lossy() == p.name.as_str())
+            .ok_or_else(|| Error::input(&input.path, format!("program '{}' vanished", p.name)))?;
         let cap = Capture::start();
-        let link = prog.attach();
+        let link = attach::attach(&prog, &p.plan);
         let msgs = vlog::libbpf_messages(&cap.take());
         drop(cap);
-        links
-            .push(link.map_err(|e| Error::libbpf(format!("attaching {name} ({sec})"), &e, &msgs))?);
+        let link = link.map_err(|e| {
+            let mut msg = e;
+            if let Some(w) = msgs.iter().rev().find(|w| !msg.contains(w.as_str())) {
+                msg.push_str(&format!(" (libbpf: {w})"));
+            }
+            Error::Libbpf {
+                what: format!(
+                    "attaching {} ({}, {})",
+                    p.name,
+                    p.section,
+                    p.plan.describe()
+                ),
+                msg,
+            }
+        })?;
+        if p.plan != Plan::Auto {
+            eprintln!("ecc run: {}: {}", p.name, p.plan.describe());
+        }
+        links.push(link);
     }
 
-    sys::install_stop_handlers()
-        .map_err(|e| Error::Usage(format!("installing signal handlers: {e}")))?;
-    let deadline = opts.duration.map(|d| Instant::now() + d);
+    let events = Cell::new(0u64);
+    let scrape = || {
+        let events = match &export {
+            Export::Events { map, .. } => Some((map.as_str(), events.get())),
+            _ => None,
+        };
+        let mut fams = metrics::base_families(events);
+        // A map that cannot be read leaves its series out of this scrape; ecc_up stays.
+        if let Ok(snap) = dump::snapshot(&obj, &model, &input.obj_name) {
+            for (name, entries) in &snap.maps {
+                match sample_meta(input.meta.as_ref(), name) {
+                    Some(s) if s.kind == "log2_hist" || s.kind == "linear_hist" => fams.push(
+                        metrics::histogram_family(name, &s.unit, s.kind == "log2_hist", entries),
+                    ),
+                    _ => fams.extend(metrics::table_families(name, entries)),
+                }
+            }
+            fams.extend(metrics::counter_families(&snap.counters));
+        }
+        metrics::render(fams)
+    };
+    let serve = exporter.as_ref().map(|ex| move || ex.serve(&scrape));
+    if let Some(ex) = &exporter {
+        eprintln!("ecc run: serving metrics on http://{}/metrics", ex.addr);
+    }
+    let stop = Stop {
+        flag: stop,
+        deadline: opts.duration.map(|d| Instant::now() + d),
+        closed: Cell::new(false),
+        tick: serve.as_ref().map(|f| f as &dyn Fn()),
+    };
     // A status line on stderr, so stdout holds only events; scripts can wait for it.
     let what = match &export {
         Export::Events { map, .. } => format!("printing events from map '{map}'"),
         Export::Sample { map, .. } => format!("sampling map '{map}'"),
-        Export::Nothing => "no map to print".into(),
+        Export::Nothing => "printing the counters and maps at exit".into(),
     };
     eprintln!(
         "ecc run: {}: attached {} program(s), {what}; Ctrl-C to stop",
@@ -263,7 +376,7 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
     let result = match &export {
         Export::Events { map, perf, type_id } => {
             let printer = EventPrinter::new(&model.btf, *type_id, opts.json);
-            poll_events(&obj, map, *perf, &printer, deadline)
+            poll_events(&obj, map, *perf, &printer, &stop, &events)
         }
         Export::Sample {
             map,
@@ -278,28 +391,58 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
             *key_type,
             *value_type,
             opts.json,
-            deadline,
+            &stop,
         ),
         Export::Nothing => {
-            while !finished(deadline) {
+            while !stop.now() {
                 std::thread::sleep(TICK);
             }
             Ok(())
         }
     };
-    // Dropping the links detaches the programs.
+    // Detach first, so the dump is one consistent state (maps live as long as `obj`).
     drop(links);
-    result
+    let dumped = if result.is_ok() && (opts.dump_at_exit || export == Export::Nothing) {
+        dump::snapshot(&obj, &model, &input.obj_name)
+            .map(|snap| {
+                let text = if opts.json {
+                    snap.to_json()
+                } else {
+                    snap.to_text()
+                };
+                if !text.is_empty() {
+                    stop.print(text.trim_end_matches('\n'));
+                }
+            })
+            .map_err(|msg| Error::Libbpf {
+                what: "reading the maps at exit".into(),
+                msg,
+            })
+    } else {
+        Ok(())
+    };
+    result.and(dumped)
 }
 
-fn finished(deadline: Option<Instant>) -> bool {
-    sys::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d)
+/// A map's `@sample` metadata.
+fn sample_meta<'m>(meta: Option<&'m Meta>, name: &str) -> Option<&'m SampleMeta> {
+    meta.and_then(|m| m.bpf_skel.maps.as_ref())
+        .and_then(|maps| maps.iter().find(|m| m.name == name))
+        .and_then(|m| m.sample.as_ref())
 }
 
-fn wait_time(deadline: Option<Instant>) -> Duration {
-    deadline.map_or(TICK, |d| {
-        d.saturating_duration_since(Instant::now()).min(TICK)
-    })
+/// One program of the object and how it is to be attached.
+struct Prog {
+    name: String,
+    prog_type: String,
+    section: String,
+    attach: bool,
+    plan: Plan,
+}
+
+fn prog_meta<'m>(meta: Option<&'m Meta>, name: &str) -> Option<&'m ProgMeta> {
+    meta.and_then(|m| m.bpf_skel.progs.as_ref())
+        .and_then(|ps| ps.iter().find(|p| p.name == name))
 }
 
 /// A package lists the programs to attach (`link: true`); a bare object attaches all.
@@ -328,7 +471,7 @@ fn needs_tracefs(section: &str) -> bool {
 fn load_error(
     input: &Input,
     model: &Object<'_>,
-    progs: &[(String, String, String)],
+    progs: &[Prog],
     e: &libbpf_rs::Error,
     captured: &str,
 ) -> Error {
@@ -337,8 +480,8 @@ fn load_error(
         .map(|l| {
             let prog_type = progs
                 .iter()
-                .find(|p| p.0 == l.prog)
-                .map_or_else(String::new, |p| p.1.clone());
+                .find(|p| p.name == l.prog)
+                .map_or_else(String::new, |p| p.prog_type.clone());
             let r = rejection(model, &l.prog, e, captured);
             ProgResult::new(l.prog.clone(), prog_type, None, Some(r))
         })
@@ -357,31 +500,27 @@ fn load_error(
     }))
 }
 
-fn print_line(line: &str) {
-    let mut out = std::io::stdout().lock();
-    // Nobody is reading any more (`| head` exited): stop as Ctrl-C would.
-    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-        sys::request_stop();
-    }
-}
-
 fn poll_events(
     obj: &libbpf_rs::Object,
     map_name: &str,
     perf: bool,
     printer: &EventPrinter<'_, '_>,
-    deadline: Option<Instant>,
+    stop: &Stop<'_>,
+    events: &Cell<u64>,
 ) -> Result<(), Error> {
     let map = obj
         .maps()
         .find(|m| m.name().to_string_lossy() == map_name)
         .ok_or_else(|| Error::Usage(format!("export map '{map_name}' is not in the object")))?;
     if let Some(h) = printer.header() {
-        print_line(&h);
+        stop.print(&h);
     }
-    let handle = |data: &[u8]| match printer.line(&sys::local_hms(), data) {
-        Ok(l) => print_line(&l),
-        Err(e) => eprintln!("error: {e}"),
+    let handle = |data: &[u8]| {
+        events.set(events.get() + 1);
+        match printer.line(&sys::local_hms(), data) {
+            Ok(l) => stop.print(&l),
+            Err(e) => eprintln!("ecc run: error: {e}"),
+        }
     };
     let setup = |e: libbpf_rs::Error| Error::Libbpf {
         what: format!("reading map '{map_name}'"),
@@ -390,11 +529,11 @@ fn poll_events(
     if perf {
         let pb = PerfBufferBuilder::new(&map)
             .sample_cb(|_cpu, data: &[u8]| handle(data))
-            .lost_cb(|cpu, n| eprintln!("warning: lost {n} events on CPU {cpu}"))
+            .lost_cb(|cpu, n| eprintln!("ecc run: warning: lost {n} events on CPU {cpu}"))
             .build()
             .map_err(setup)?;
-        while !finished(deadline) {
-            poll_result(pb.poll(wait_time(deadline)), map_name)?;
+        while !stop.now() {
+            poll_result(pb.poll(stop.wait()), map_name)?;
         }
     } else {
         let mut b = RingBufferBuilder::new();
@@ -404,8 +543,8 @@ fn poll_events(
         })
         .map_err(setup)?;
         let rb = b.build().map_err(setup)?;
-        while !finished(deadline) {
-            poll_result(rb.poll(wait_time(deadline)), map_name)?;
+        while !stop.now() {
+            poll_result(rb.poll(stop.wait()), map_name)?;
         }
     }
     Ok(())
@@ -431,7 +570,7 @@ fn sample_map(
     key_type: Option<u32>,
     value_type: Option<u32>,
     json: bool,
-    deadline: Option<Instant>,
+    stop: &Stop<'_>,
 ) -> Result<(), Error> {
     let map = obj
         .maps()
@@ -441,11 +580,12 @@ fn sample_map(
     let mut next = Instant::now() + interval;
     loop {
         while Instant::now() < next {
-            if finished(deadline) {
+            if stop.now() {
                 return Ok(());
             }
             std::thread::sleep(
-                wait_time(deadline).min(next.saturating_duration_since(Instant::now())),
+                stop.wait()
+                    .min(next.saturating_duration_since(Instant::now())),
             );
         }
         next += interval;
@@ -475,7 +615,7 @@ fn sample_map(
             &sys::local_hms(),
         );
         if !text.is_empty() {
-            print_line(text.trim_end_matches('\n'));
+            stop.print(text.trim_end_matches('\n'));
         }
     }
 }

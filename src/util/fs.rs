@@ -82,3 +82,38 @@ fn new_file_mode() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)
 }
+
+/// Creates directory `path` holding `files` (paths relative to it) all at once: they are
+/// written into a temp directory beside it, which is then renamed to `path`, so a failure
+/// leaves nothing behind. An existing `path` is an `AlreadyExists` error and stays as it is.
+pub fn create_dir_atomic(path: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let exists = || std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists");
+    if path.symlink_metadata().is_ok() {
+        return Err(exists());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // 0777 so the umask applies, as for a directory made by mkdir.
+    let tmp = tempfile::Builder::new()
+        .prefix(".ecc-")
+        .permissions(std::fs::Permissions::from_mode(0o777))
+        .tempdir_in(parent)?;
+    for (rel, bytes) in files {
+        let dest = tmp.path().join(rel);
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&dest, bytes)?;
+    }
+    // rename(2) would replace an empty directory made since the check above; the check
+    // narrows that window to the time it takes to write the files.
+    if path.symlink_metadata().is_ok() {
+        return Err(exists());
+    }
+    std::fs::rename(tmp.path(), path)?;
+    let _ = tmp.keep();
+    Ok(())
+}

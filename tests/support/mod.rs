@@ -148,6 +148,11 @@ impl Running {
         self.child.id()
     }
 
+    /// What `ecc run` has written to stderr so far.
+    pub fn stderr_now(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Waits (up to 30 s) for the process to exit; returns status, stdout and stderr.
     pub fn finish(mut self) -> (ExitStatus, String, String) {
         let start = Instant::now();
