@@ -517,9 +517,14 @@ fn readme_example_builds() {
     }
     let doc = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
     let dir = scratch("using-md");
-    // Each ```c block follows a paragraph starting with `file-name`.
+    // The tracer's section only (the Wasm app's section has C blocks of its own). Each ```c
+    // block there follows a paragraph starting with `file-name`.
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with("Writing a tracer"))
+        .expect("the README's tracer section");
     let mut last_name = None;
-    let mut lines = doc.lines();
+    let mut lines = section.lines();
     let mut written = Vec::new();
     while let Some(line) = lines.next() {
         if let Some(rest) = line.strip_prefix('`').filter(|r| !r.starts_with('`')) {
