@@ -289,16 +289,18 @@ fn run_help_lists_the_generated_options() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("-p, --pid <pid_t>"), "{out}");
-    assert!(out.contains("only trace this process id (tgid)"), "{out}");
+    // @cmdarg's help wins over the doc comment, as in the eunomia runtime.
+    assert!(out.contains("process id to trace"), "{out}");
     assert!(out.contains("-c, --comm <char[16]>"), "{out}");
     // The program's own --duration (min_duration_ns), separate from the runner's.
     assert!(out.contains("-d, --duration <unsigned long long>"), "{out}");
     assert!(!out.contains("__eunomia_dummy"), "{out}");
     let bad = run_ecc(&["run", pkg.to_str().unwrap(), "--pid", "notanumber"]);
-    assert_eq!(bad.status.code(), Some(1));
+    // A bad option value is a usage error: exit 2, one line in the common prefix style.
+    assert_eq!(bad.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&bad.stderr).trim(),
-        "ecc run: invalid value 'notanumber' for '--pid': expected an integer"
+        "ecc run: error: invalid value 'notanumber' for '--pid': expected an integer"
     );
     assert!(bad.stdout.is_empty());
 }

@@ -115,7 +115,7 @@ fn xdp_counts_packets_on_lo_and_detaches() {
     assert!(!cmd_out("ip", &["link", "show", "lo"]).contains("xdp"));
     // --ifname chooses the interface; an unknown one is a usage error before loading.
     let o = run_ecc(&["run", "--ifname", "nosuchif0", pkg.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("no network interface named 'nosuchif0'"));
     let (out, err) = run_counting(&pkg, &["--ifname", "lo"]);
     assert!(err.contains("xdp on lo"), "{err}");

@@ -52,6 +52,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// A resource the run needs could not be had (a taken `--metrics` port): a failure, not
+    /// a usage error.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{what}: {msg}")]
     Libbpf { what: String, msg: String },
     /// The verifier rejected programs; the report says which and why.

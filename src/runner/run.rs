@@ -312,7 +312,7 @@ pub fn run(
         .metrics
         .map(metrics::Exporter::bind)
         .transpose()
-        .map_err(Error::Usage)?;
+        .map_err(Error::Unavailable)?;
     let mut obj = open(input, opts.btf.as_deref())?;
 
     for a in assigns {
