@@ -19,5 +19,7 @@ pub mod elf;
 pub mod emit;
 pub mod layout;
 pub mod model;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod runner;
 pub mod util;

@@ -19,7 +19,9 @@ use ecc::build::driver::{self, Request};
     after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
                   <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h.\n\n\
                   Also: ecc verify <package.json|X.bpf.o> [--btf FILE] [--json]   load every program, print the verdicts\n      \
-                  ecc run [--json] [--duration SECS] <package.json> [program options]   attach and print events"
+                  ecc run [--json] [--duration SECS] <package.json|REF> [program options]   attach and print events\n      \
+                  ecc login REGISTRY -u USER --password-stdin | ecc logout REGISTRY   registry credentials\n      \
+                  ecc push <package.json|APP.wasm> REF | ecc pull REF [-o DIR]   ship through OCI registries"
 )]
 struct Cli {
     /// The BPF C source (with --header-only: the header)
@@ -70,16 +72,33 @@ struct Cli {
 type Subcommand = fn(Vec<OsString>) -> Result<()>;
 
 /// Subcommands other than the compile, chosen by the first argument.
-const SUBCOMMANDS: &[(&str, Subcommand)] = &[("verify", verify), ("run", run)];
+const SUBCOMMANDS: &[(&str, Subcommand)] = &[
+    ("verify", verify),
+    ("run", run),
+    #[cfg(feature = "oci")]
+    ("login", |a| lib_main(ecc::oci::cli::main_login, a)),
+    #[cfg(feature = "oci")]
+    ("logout", |a| lib_main(ecc::oci::cli::main_logout, a)),
+    #[cfg(feature = "oci")]
+    ("push", |a| lib_main(ecc::oci::cli::main_push, a)),
+    #[cfg(feature = "oci")]
+    ("pull", |a| lib_main(ecc::oci::cli::main_pull, a)),
+];
+
+/// Runs a library command line (which prints its own errors) on the arguments after the
+/// subcommand word, and exits with its status.
+fn lib_main(main: fn(Vec<OsString>) -> i32, args: Vec<OsString>) -> Result<()> {
+    std::process::exit(main(args[1..].to_vec()))
+}
 
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
 fn verify(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::runner::cli::main_verify(args[1..].to_vec()))
+    lib_main(ecc::runner::cli::main_verify, args)
 }
 
 fn run(args: Vec<OsString>) -> Result<()> {
-    std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec()))
+    lib_main(ecc::runner::cli::main_run, args)
 }
 
 fn main() -> ExitCode {

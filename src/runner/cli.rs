@@ -49,7 +49,10 @@ struct RunArgs {
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
-    /// package.json or X.bpf.o
+    #[cfg(feature = "oci")]
+    #[command(flatten)]
+    registry: crate::oci::cli::TransportArgs,
+    /// package.json, X.bpf.o, or a registry reference (host[:port]/repo[:tag|@digest])
     input: PathBuf,
 }
 
@@ -112,7 +115,7 @@ fn split_run_args(args: &[OsString]) -> usize {
         if a == "--" {
             return (i + 1).min(args.len() - 1);
         }
-        if a == "--duration" || a == "--btf" {
+        if a == "--duration" || a == "--btf" || a == "--ca-file" {
             i += 2;
             continue;
         }
@@ -161,7 +164,8 @@ pub fn main_run(args: Vec<OsString>) -> i32 {
 }
 
 fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Result<i32, Error> {
-    let input = read_input(&a.input)?;
+    let path = local_input(&a)?;
+    let input = read_file(&path)?;
     let assigns = {
         let model =
             Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
@@ -181,6 +185,33 @@ fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Resul
     };
     run(&input, &opts, &assigns)?;
     Ok(0)
+}
+
+/// The file `ecc run` runs: the path given, or what a registry reference names, pulled
+/// into the cache.
+fn local_input(a: &RunArgs) -> Result<PathBuf, Error> {
+    #[cfg(feature = "oci")]
+    return crate::oci::cli::resolve_run_input(&a.input, &a.registry)
+        .map_err(|e| Error::Usage(e.to_string()));
+    #[cfg(not(feature = "oci"))]
+    Ok(a.input.clone())
+}
+
+/// Chooses how to run a local file by its type: Wasm apps need the Wasm host, which this
+/// build does not have; everything else is a package or a BPF object.
+fn read_file(path: &std::path::Path) -> Result<super::Input, Error> {
+    let mut magic = [0u8; 4];
+    let is_wasm = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"\0asm";
+    if is_wasm {
+        return Err(Error::input(
+            path,
+            "is a Wasm app; this ecc has no Wasm host to run it (push and pull work)",
+        ));
+    }
+    read_input(path)
 }
 
 #[cfg(test)]
