@@ -114,9 +114,29 @@ fn describe(e: &OciDistributionError) -> String {
                                         (log in with `ecc login`)"
             .to_string(),
         E::DigestError(d) => format!("digest verification failed: {d}"),
+        E::ServerError { code: 401, .. } => {
+            "authentication required or refused (log in with `ecc login`)".to_string()
+        }
+        E::ServerError { code: 403, .. } => {
+            "access denied for these credentials (log in with `ecc login`)".to_string()
+        }
         E::ServerError { code, message, .. } => {
+            // Registries put their reasons in a JSON error envelope; show just the messages.
+            let reasons: Vec<String> = serde_json::from_str::<serde_json::Value>(message)
+                .ok()
+                .and_then(|v| {
+                    let errs = v.get("errors")?.as_array()?.clone();
+                    Some(
+                        errs.iter()
+                            .filter_map(|e| e.get("message")?.as_str().map(str::to_string))
+                            .collect(),
+                    )
+                })
+                .unwrap_or_default();
             let m = message.trim();
-            if m.is_empty() {
+            if !reasons.is_empty() {
+                format!("HTTP status {code}: {}", reasons.join("; "))
+            } else if m.is_empty() {
                 format!("HTTP status {code}")
             } else {
                 format!("HTTP status {code}: {}", first_line(m))
