@@ -142,7 +142,18 @@ fn describe(e: &OciDistributionError) -> String {
                 format!("HTTP status {code}: {}", first_line(m))
             }
         }
-        other => chain(other),
+        other => {
+            let text = chain(other);
+            // The usual causes, in words: a private CA, or HTTPS spoken to a plain server.
+            let hint = if text.contains("certificate verify failed") {
+                " (trust the registry's CA with --ca-file FILE)"
+            } else if text.contains("wrong version number") {
+                " (the registry may speak plain HTTP: --plain-http)"
+            } else {
+                ""
+            };
+            format!("{text}{hint}")
+        }
     }
 }
 

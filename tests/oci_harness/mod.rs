@@ -252,7 +252,7 @@ impl TokenServer {
         let stop = Arc::new(AtomicBool::new(false));
         let (rq, rf, st) = (requests.clone(), refused.clone(), stop.clone());
         let expected = format!(
-            "basic {}",
+            "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
         );
         std::thread::spawn(move || {
@@ -266,8 +266,9 @@ impl TokenServer {
                 let head = read_head(&mut s);
                 rq.fetch_add(1, Ordering::Relaxed);
                 let authorized = head.lines().any(|l| {
-                    l.trim().to_ascii_lowercase()
-                        == format!("authorization: {expected}").to_ascii_lowercase()
+                    l.split_once(':').is_some_and(|(name, value)| {
+                        name.eq_ignore_ascii_case("authorization") && value.trim() == expected
+                    })
                 });
                 let (status, body) = if head.starts_with("GET /token") && authorized {
                     (
