@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
 use clap::Parser;
@@ -97,8 +98,36 @@ fn verify(args: Vec<OsString>) -> Result<()> {
     lib_main(ecc::runner::cli::main_verify, args)
 }
 
+/// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
+static STOP: AtomicBool = AtomicBool::new(false);
+
 fn run(args: Vec<OsString>) -> Result<()> {
-    lib_main(ecc::runner::cli::main_run, args)
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, &STOP)?;
+    }
+    let host = ecc::runner::cli::Host {
+        stop: &STOP,
+        mount_tracefs: Some(mount_tracefs),
+    };
+    std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec(), host))
+}
+
+/// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.
+fn mount_tracefs() -> std::io::Result<()> {
+    // SAFETY: all pointers are NUL-terminated static strings; data may be NULL.
+    let rc = unsafe {
+        libc::mount(
+            c"tracefs".as_ptr(),
+            c"/sys/kernel/tracing".as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

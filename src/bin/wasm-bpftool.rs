@@ -101,9 +101,6 @@ fn do_btf_dump(opts: &Opts, rest: &[String]) -> Result<()> {
         (Some(d), Some(p)) => Some(load_btf(d, None).with_context(|| format!("{}", p.display()))?),
         _ => None,
     };
-    // Big inputs share parsing and dumping with a helper thread: made now, it is asleep and
-    // ready when that work comes.
-    ecc::util::par::warm_up();
     let data = read(file)?;
     let btf = load_btf(&data, base.as_ref()).with_context(|| file.to_string())?;
     let mut stdout = IoWriter::new(std::io::stdout().lock());

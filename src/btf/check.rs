@@ -6,13 +6,23 @@
 //! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
-use super::{Btf, Error};
+use super::{Btf, Error, MAX_NESTING};
 
 /// Below this many types, a second thread costs more than it saves.
 const PARALLEL_MIN_TYPES: usize = 20_000;
 
-/// Validates `btf`; returns which ids are referenced, as bits (see `Btf::is_referenced`).
-pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
+/// What validation learns about every local type, kept by `Btf` for later stages.
+pub(super) struct Facts {
+    /// A bit per type id: whether some record refers to it (see `Btf::is_referenced`).
+    pub referenced: Vec<u64>,
+    /// Each local type's resolved byte size (`None` for sizeless kinds), at most `u32::MAX`.
+    pub sizes: Vec<Option<u32>>,
+    /// Each local type's nesting depth (see `Btf::nesting`), at most `MAX_NESTING`.
+    pub nesting: Vec<u16>,
+}
+
+/// Validates `btf`: records, reference loops, sizes and nesting depth.
+pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Facts, Error> {
     // The loop search copes with out-of-range ids, so both can run at once; a record error
     // still wins over a loop, as if they had run one after the other.
     let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
@@ -24,7 +34,12 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Erro
         (check_records(btf, types_pos), check_loops(btf, types_pos))
     };
     let referenced = records?;
-    loops.map(|()| referenced)
+    let (sizes, nesting) = loops?;
+    Ok(Facts {
+        referenced,
+        sizes,
+        nesting,
+    })
 }
 
 /// The `vlen` entries of `stride` bytes that follow a record's header.
@@ -152,14 +167,16 @@ fn record<'a>(btf: &Btf<'a>, off: u32) -> &'a [u8] {
 enum Graph {
     /// Edges a type's own definition depends on by value (size or name resolution).
     Strong,
-    /// Edges that printing a type's name follows: everything but named composite bodies.
+    /// Edges that printing a type's name follows: everything but named composite bodies
+    /// (anonymous ones are printed in place, so their members are edges too).
     Naming,
 }
 
 impl Graph {
     /// Whether a type of `kind` has no out-edges, so it can never be part of a loop.
+    /// `anon` says whether the type has no name (read only for composites).
     #[inline(always)]
-    fn is_leaf(self, kind: Kind) -> bool {
+    fn is_leaf(self, kind: Kind, anon: impl FnOnce() -> bool) -> bool {
         use Kind::*;
         match self {
             Graph::Strong => !matches!(
@@ -175,10 +192,10 @@ impl Graph {
                     | Struct
                     | Union
             ),
-            Graph::Naming => matches!(
-                kind,
-                Void | Int | Float | Datasec | Struct | Union | Enum | Enum64 | Fwd
-            ),
+            Graph::Naming => match kind {
+                Struct | Union => !anon(),
+                _ => matches!(kind, Void | Int | Float | Datasec | Enum | Enum64 | Fwd),
+            },
         }
     }
 
@@ -213,37 +230,84 @@ impl Graph {
     }
 }
 
+/// The byte size of a type of `kind` whose size needs no other type, `None` when it has no
+/// size of its own (references, arrays, sizeless kinds).
+fn own_size(kind: Kind, word: u32) -> Option<u32> {
+    use Kind::*;
+    match kind {
+        Int | Struct | Union | Enum | Enum64 | Float | Datasec => Some(word),
+        Ptr => Some(8),
+        _ => None,
+    }
+}
+
 const UNVISITED: u8 = 0;
 const ON_PATH: u8 = 1;
 const DONE: u8 = 2;
 
-/// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input).
-/// Roots are taken in id order and a node's edges last-first, so the loop reported is
+/// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input), and
+/// computes each type's size and nesting depth on the way (children finish before parents).
+/// Roots are taken in id order and a node's edges last-first, so the problem reported is
 /// always the same one for the same blob.
 ///
 /// Ids out of range are skipped here (the record check reports them), so this can run
 /// before or alongside that check.
-fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(), Error> {
+fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(Vec<Option<u32>>, Vec<u16>), Error> {
+    let n = btf.kinds.len();
     let mut search = Search {
         btf,
-        state: Vec::with_capacity(btf.kinds.len()),
+        state: Vec::with_capacity(n),
         frames: Vec::new(),
         pending: Vec::new(),
+        depth: vec![1; n],
+        sizes: btf
+            .kinds
+            .iter()
+            .zip(&btf.words)
+            .map(|(&k, &w)| own_size(k, w))
+            .collect(),
+        nesting: vec![1; n],
     };
     // Each graph gets its own copy of the search, with its edges known at compile time.
-    for (graph, found) in [
-        (Graph::Strong, search.find::<true>()),
-        (Graph::Naming, search.find::<false>()),
-    ] {
-        if let Err((id, next)) = found {
-            let off = btf.offsets[(id - btf.first_id) as usize] as usize;
-            return Err(Error::at(
-                types_pos + off,
-                format!("reference loop: type [{next}] {}", graph.what()),
-            ));
+    for graph in [Graph::Strong, Graph::Naming] {
+        let found = match graph {
+            Graph::Strong => search.find::<true>(),
+            Graph::Naming => search.find::<false>(),
+        };
+        let at = |id: u32| types_pos + btf.offsets[(id - btf.first_id) as usize] as usize;
+        match found {
+            Ok(()) => {}
+            Err(Problem::Loop(id, next)) => {
+                return Err(Error::at(
+                    at(id),
+                    format!("reference loop: type [{next}] {}", graph.what()),
+                ))
+            }
+            Err(Problem::Deep(id)) => {
+                return Err(Error::at(
+                    at(id),
+                    format!("type [{id}] is nested more than {MAX_NESTING} deep"),
+                ))
+            }
+            Err(Problem::Huge(id)) => {
+                return Err(Error::at(
+                    at(id),
+                    format!("type [{id}] is larger than {} bytes", u32::MAX),
+                ))
+            }
         }
     }
-    Ok(())
+    Ok((search.sizes, search.nesting))
+}
+
+/// Why a search stopped.
+enum Problem {
+    /// The edge from the first id to the second closes a loop.
+    Loop(u32, u32),
+    /// The type is nested deeper than `MAX_NESTING`.
+    Deep(u32),
+    /// The type's size exceeds `u32::MAX`.
+    Huge(u32),
 }
 
 struct Search<'b, 'a> {
@@ -254,23 +318,32 @@ struct Search<'b, 'a> {
     /// Frames are (id, start): a frame's pending edges are `pending[start..]`.
     frames: Vec<(u32, usize)>,
     pending: Vec<u32>,
+    /// The depth of each local type in the current graph: 1 for a leaf, else one more than
+    /// its deepest child. Final once the type is DONE.
+    depth: Vec<u16>,
+    /// Resolved sizes (filled by the Strong search) and the deepest depth over both graphs.
+    sizes: Vec<Option<u32>>,
+    nesting: Vec<u16>,
 }
 
 impl Search<'_, '_> {
-    /// Searches the Strong graph (`STRONG`) or the Naming one; on a loop, returns the type
-    /// whose edge closes it and the id that edge points to.
-    fn find<const STRONG: bool>(&mut self) -> Result<(), (u32, u32)> {
+    /// Searches the Strong graph (`STRONG`) or the Naming one.
+    fn find<const STRONG: bool>(&mut self) -> Result<(), Problem> {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let first = self.btf.first_id;
+        let btf = self.btf;
         // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
         self.state.clear();
-        self.state.extend(self.btf.kinds.iter().map(|&k| {
-            if graph.is_leaf(k) {
-                DONE
-            } else {
-                UNVISITED
-            }
-        }));
+        self.state
+            .extend(btf.kinds.iter().zip(&btf.offsets).map(|(&k, &off)| {
+                let anon = || u32_at(record(btf, off), 0) == 0;
+                if graph.is_leaf(k, anon) {
+                    DONE
+                } else {
+                    UNVISITED
+                }
+            }));
+        self.depth.iter_mut().for_each(|d| *d = 1);
         for root in 0..self.state.len() {
             if self.state[root] != UNVISITED {
                 continue;
@@ -279,15 +352,19 @@ impl Search<'_, '_> {
             self.push::<STRONG>(first + root as u32);
             if self.pending.len() == start {
                 // Nothing left to explore below it (most roots): no frame needed.
-                self.state[root] = DONE;
+                self.finish::<STRONG>(root)?;
                 continue;
             }
             self.state[root] = ON_PATH;
             self.frames.push((first + root as u32, start));
             while let Some(&(id, start)) = self.frames.last() {
+                let at = (id - first) as usize;
                 if self.pending.len() == start {
-                    self.state[(id - first) as usize] = DONE;
                     self.frames.pop();
+                    self.finish::<STRONG>(at)?;
+                    if let Some(&(parent, _)) = self.frames.last() {
+                        self.fold(parent, at);
+                    }
                     continue;
                 }
                 let Some(next) = self.pending.pop() else {
@@ -303,27 +380,104 @@ impl Search<'_, '_> {
                     ON_PATH => {
                         self.frames.clear();
                         self.pending.clear();
-                        return Err((id, next));
+                        return Err(Problem::Loop(id, next));
                     }
-                    _ => {}
+                    // Finished through another path since it was pushed.
+                    _ => self.fold(id, idx),
                 }
             }
         }
         Ok(())
     }
 
-    /// Pushes the edges of `id` that may still lead somewhere; done nodes never change again.
+    /// Takes child `idx`'s depth into `parent`'s.
+    #[inline(always)]
+    fn fold(&mut self, parent: u32, idx: usize) {
+        let p = (parent - self.btf.first_id) as usize;
+        let d = self.depth[idx].saturating_add(1);
+        if self.depth[p] < d {
+            self.depth[p] = d;
+        }
+    }
+
+    /// Marks local type `idx` done once its children are: checks its depth and, in the
+    /// Strong graph (where every type its size depends on is a child), computes its size.
+    fn finish<const STRONG: bool>(&mut self, idx: usize) -> Result<(), Problem> {
+        self.state[idx] = DONE;
+        let id = self.btf.first_id + idx as u32;
+        let depth = self.depth[idx];
+        if u32::from(depth) > MAX_NESTING {
+            self.frames.clear();
+            self.pending.clear();
+            return Err(Problem::Deep(id));
+        }
+        if self.nesting[idx] < depth {
+            self.nesting[idx] = depth;
+        }
+        if STRONG {
+            let size = match self.btf.kinds[idx] {
+                Kind::Array => {
+                    let rec = record(self.btf, self.btf.offsets[idx]);
+                    let elem = self.size_of(u32_at(rec, TYPE_HEADER_LEN));
+                    let nelems = u64::from(u32_at(rec, TYPE_HEADER_LEN + 8));
+                    match elem.map(|e| u32::try_from(u64::from(e) * nelems)) {
+                        Some(Err(_)) => {
+                            self.frames.clear();
+                            self.pending.clear();
+                            return Err(Problem::Huge(id));
+                        }
+                        Some(Ok(s)) => Some(s),
+                        None => None,
+                    }
+                }
+                Kind::Typedef
+                | Kind::Const
+                | Kind::Volatile
+                | Kind::Restrict
+                | Kind::TypeTag
+                | Kind::Var => self.size_of(self.btf.words[idx]),
+                _ => self.sizes[idx],
+            };
+            self.sizes[idx] = size;
+        }
+        Ok(())
+    }
+
+    /// The size of `id`, local (computed already, being a child) or from the base.
+    fn size_of(&self, id: u32) -> Option<u32> {
+        match id.checked_sub(self.btf.first_id) {
+            Some(i) => self.sizes.get(i as usize).copied().flatten(),
+            None => self.btf.base.and_then(|b| b.size_u32(id)),
+        }
+    }
+
+    /// Pushes the edges of `id` that may still lead somewhere, and takes the depth of those
+    /// that cannot (done nodes never change again; base nodes were done with the base).
     #[inline(always)]
     fn push<const STRONG: bool>(&mut self, id: u32) {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
-        let first = self.btf.first_id;
+        let btf = self.btf;
+        let first = btf.first_id;
         let idx = (id - first) as usize;
-        let (state, pending) = (&self.state, &mut self.pending);
-        graph.edges(self.btf, idx, self.btf.kinds[idx], |next| {
-            let state = next.checked_sub(first).and_then(|i| state.get(i as usize));
-            if state.is_some_and(|&s| s != DONE) {
-                pending.push(next);
-            }
+        let (state, pending, depth) = (&self.state, &mut self.pending, &self.depth);
+        let mut deepest = 0u16;
+        graph.edges(btf, idx, btf.kinds[idx], |next| {
+            let d = match next.checked_sub(first) {
+                Some(i) => match state.get(i as usize) {
+                    Some(&DONE) => depth[i as usize],
+                    Some(_) => {
+                        pending.push(next);
+                        return;
+                    }
+                    None => return,
+                },
+                None => btf.base.map_or(1, |b| b.nesting(next)),
+            };
+            deepest = deepest.max(d);
         });
+        let d = deepest.saturating_add(1);
+        if self.depth[idx] < d {
+            self.depth[idx] = d;
+        }
     }
 }

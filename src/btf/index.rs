@@ -28,15 +28,6 @@ impl Index {
         }
     }
 
-    /// The byte ranges of the arrays' back halves, to be mapped ahead of the walk.
-    pub fn back_halves(&self) -> [(usize, usize); 3] {
-        fn half<T>(v: &Vec<T>) -> (usize, usize) {
-            let bytes = v.capacity() * std::mem::size_of::<T>();
-            (v.as_ptr() as usize + bytes / 2, bytes - bytes / 2)
-        }
-        [half(&self.offsets), half(&self.kinds), half(&self.words)]
-    }
-
     /// Walks the type section `t` (at `file_pos` in the file) once.
     pub fn build(&mut self, t: &[u8], file_pos: usize, first_id: u32) -> Result<(), Error> {
         let mut off = 0usize;

@@ -18,6 +18,13 @@ pub use types::{
 use wire::Header;
 pub use wire::Kind;
 
+/// How deep types may nest: the longest chain of by-value containment (arrays, members,
+/// typedefs, modifiers) or of naming steps (pointers, prototypes, anonymous bodies) from any
+/// type. Validation rejects deeper BTF, so every later walk over a type's structure is
+/// bounded by this; the kernel's own limit is far lower (32 resolve steps), so no real
+/// program comes near it. One constant for the whole crate.
+pub const MAX_NESTING: u32 = 256;
+
 /// A malformed BTF blob: what is wrong and where, as a byte offset into the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("byte offset {offset}: {msg}")]
@@ -67,6 +74,10 @@ pub struct Btf<'a> {
     by_name: OnceLock<Vec<u32>>,
     /// Bit per type id: whether a type of this blob refers to it (found during validation).
     referenced: Vec<u64>,
+    /// Each local type's resolved byte size, `None` for sizeless kinds (from validation).
+    sizes: Vec<Option<u32>>,
+    /// Each local type's nesting depth, 1 to `MAX_NESTING` (from validation).
+    nesting: Vec<u16>,
 }
 
 impl<'a> Btf<'a> {
@@ -117,15 +128,10 @@ impl<'a> Btf<'a> {
         let types_pos = body + header.type_off;
         let mut index = index::Index::with_room(types.len());
         let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
-            // The helper checks the strings and maps the arrays' back halves meanwhile.
-            let back = index.back_halves();
+            // A second thread checks the strings meanwhile.
             let mut checked = None;
             let indexed = crate::util::par::split(
-                || {
-                    checked = Some(text());
-                    back.iter()
-                        .for_each(|&(at, len)| crate::util::par::populate(at, len));
-                },
+                || checked = Some(text()),
                 || index.build(types, types_pos, first_id),
             );
             // `split` ran both closures, so `checked` is set; checking again is the fallback.
@@ -149,8 +155,13 @@ impl<'a> Btf<'a> {
             ascii,
             by_name: OnceLock::new(),
             referenced: Vec::new(),
+            sizes: Vec::new(),
+            nesting: Vec::new(),
         };
-        btf.referenced = check::validate(&btf, types_pos)?;
+        let facts = check::validate(&btf, types_pos)?;
+        btf.referenced = facts.referenced;
+        btf.sizes = facts.sizes;
+        btf.nesting = facts.nesting;
         Ok(btf)
     }
 
@@ -233,7 +244,7 @@ impl<'a> Btf<'a> {
         }
         let rest = self.strings.get((off - self.str_base) as usize..)?;
         // The section ends in NUL (checked at parse), so a terminator is always found.
-        rest.get(..nul_pos(rest.as_bytes())?)
+        rest.get(..memchr::memchr(0, rest.as_bytes())?)
     }
 
     /// Whether `off` is a valid string offset, without scanning the string: the section is
@@ -313,43 +324,34 @@ impl<'a> Btf<'a> {
         None
     }
 
-    /// The byte size of a type, as the kernel computes it; `None` for sizeless kinds.
+    /// The byte size of a type, as the kernel computes it; `None` for sizeless kinds. At most
+    /// `u32::MAX` (validation rejects larger types), computed once at parse.
     pub fn size_of(&self, id: u32) -> Option<u64> {
-        let id = self.resolve(id)?;
-        match self.kind_of(id)? {
-            Kind::Int
-            | Kind::Struct
-            | Kind::Union
-            | Kind::Enum
-            | Kind::Enum64
-            | Kind::Float
-            | Kind::Datasec => self.word_of(id).map(u64::from),
-            Kind::Ptr => Some(8),
-            Kind::Array => {
-                let a = self.ty(id)?.array()?;
-                self.size_of(a.elem)?.checked_mul(u64::from(a.nelems))
-            }
-            Kind::Var => self.size_of(self.word_of(id)?),
-            _ => None,
-        }
+        self.size_u32(id).map(u64::from)
     }
-}
 
-/// Position of the first NUL, eight bytes at a time (names are hot in every emitter).
-fn nul_pos(b: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let zero = w.wrapping_sub(LO) & !w & HI;
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
+    /// `size_of` as validation stored it.
+    pub fn size_u32(&self, id: u32) -> Option<u32> {
+        match id.checked_sub(self.first_id) {
+            Some(idx) => self.sizes.get(idx as usize).copied().flatten(),
+            None if id == 0 => None,
+            None => self.base.and_then(|b| b.size_u32(id)),
         }
-        i += 8;
     }
-    b[i..].iter().position(|&c| c == 0).map(|p| i + p)
+
+    /// How deep type `id` nests: 1 for a type that refers to nothing, else one more than the
+    /// deepest type it contains or names. Never above `MAX_NESTING`; 0 for ids out of range.
+    pub fn nesting(&self, id: u32) -> u16 {
+        match id.checked_sub(self.first_id) {
+            Some(idx) => self.nesting.get(idx as usize).copied().unwrap_or(0),
+            None if id == 0 => 1,
+            None => self.base.map_or(0, |b| b.nesting(id)),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod limits_tests;

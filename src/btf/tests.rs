@@ -2,7 +2,7 @@
 //! way a blob can be malformed, with the byte offset the error must point at.
 
 #[path = "../../tests/common/btf_builder.rs"]
-mod builder;
+pub(super) mod builder;
 
 use super::ext::{BtfExt, CoreRelo, FuncInfo, LineInfo};
 use super::{Btf, Error, Kind, TypeView};

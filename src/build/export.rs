@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::btf::{Btf, Kind};
-use crate::model::ctype;
+use crate::emit::cdecl;
 
 /// One struct the runtime may decode, as package.json's `export_types` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -221,7 +221,7 @@ pub fn export_types(btf: &Btf<'_>, names: &[String]) -> (Vec<ExportType>, Vec<St
                     .members()
                     .map(|m| ExportMember {
                         name: m.name.to_string(),
-                        ty: ctype::type_name(btf, m.type_id),
+                        ty: cdecl::type_name(btf, m.type_id),
                     })
                     .collect(),
             }),

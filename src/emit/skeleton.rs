@@ -86,11 +86,8 @@ const void *{n}::elf_bytes(size_t *sz) {{ return {n}__elf_bytes(sz); }}
 /// `struct <obj>__<ident> { ... } *<ident>;` with bpftool's padding rule.
 fn datasec_struct(o: &mut String, obj: &str, ds: &Datasec, btf: &Btf<'_>) {
     let _ = writeln!(o, "\tstruct {obj}__{} {{", ds.ident);
-    let opts = cdecl::Opts {
-        // `.kconfig` is read-only to user space, so its qualifiers stay.
-        strip_mods: ds.kind != DataKind::Kconfig,
-        indent: 2,
-    };
+    // `.kconfig` is read-only to user space, so its qualifiers stay.
+    let strip_mods = ds.kind != DataKind::Kconfig;
     let (mut off, mut pads) = (0u64, 0);
     for v in &ds.vars {
         let align = trusted_align(btf, v.type_id).clamp(1, 4);
@@ -98,7 +95,11 @@ fn datasec_struct(o: &mut String, obj: &str, ds: &Datasec, btf: &Btf<'_>) {
             let _ = writeln!(o, "\t\tchar __pad{pads}[{}];", v.offset - off);
             pads += 1;
         }
-        let _ = writeln!(o, "\t\t{};", cdecl::decl(btf, v.type_id, &v.name, opts));
+        let _ = writeln!(
+            o,
+            "\t\t{};",
+            cdecl::skeleton_var(btf, v.type_id, &v.name, strip_mods, 2)
+        );
         off = v.offset + v.size;
     }
     let _ = writeln!(o, "\t}} *{};", ds.ident);

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::btf::Btf;
+use crate::emit::cdecl::push_num;
 use crate::layout::{
     self, is_cxx_keyword, EnumDef, Field, FieldType, Item, Layout, Record, Scalar, Selection,
     Typedef,
@@ -460,23 +461,6 @@ fn push_indent(out: &mut String, depth: usize) {
     }
 }
 
-/// Decimal digits without the formatting machinery: the vmlinux header has ~10^5 numbers.
-fn push_num(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
-}
-
 fn push_ident(out: &mut String, needs: &mut Needs, name: &str) {
     if is_cxx_keyword(name) {
         needs.cxx_ids = true;
@@ -684,7 +668,7 @@ static_assert(offsetof(struct event, when) == 17, \"Offset of event.when is not 
             "0 -300 (-2147483647 - 1) 4294967295U 1099511627776LL (-9223372036854775807LL - 1) 18446744073709551615ULL "
         );
         let mut n = String::new();
-        for v in [0, 7, 10, 4_294_967_295] {
+        for v in [0u32, 7, 10, 4_294_967_295] {
             push_num(&mut n, v);
             n.push(',');
         }

@@ -1,43 +1,13 @@
-//! The naming pass for the Wasm header, run once before anything is laid out.
-//!
-//! C has one namespace for struct/union/enum tags and one for ordinary identifiers (typedefs
-//! and enumerators). A second type or enumerator with a taken name becomes `name___N` (N counts
-//! from 2 in type id order), as bpftool does. The header includes `<stdint.h>` and
-//! `<stddef.h>`, so kernel typedefs that redefine names from there (`size_t`, `uint64_t`, `bool`,
-//! ...) are made transparent: uses print the type they stand for, which has the BPF layout.
+//! The Wasm header's names, decided once before anything is laid out by `model::names` with
+//! the names the header's surroundings reserve. The header includes `<stdint.h>` and
+//! `<stddef.h>`, so kernel typedefs that redefine names from there (`size_t`, `uint64_t`,
+//! `bool`, ...) are made transparent: uses print the type they stand for, which has the BPF
+//! layout.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::btf::{Btf, Kind};
-
-/// A multiply-rotate hash a word at a time (as rustc's FxHash): names are short and these
-/// maps are hot on vmlinux-sized input, where SipHash shows up in profiles.
-#[derive(Default)]
-pub(crate) struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(w);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
-        }
-        for &b in words.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-        self.0 = h;
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+use crate::model::names::{self, Reserved};
 
 /// Typedef names that `<stdint.h>`, `<stddef.h>` (wasi-libc's too: `time_t`, `suseconds_t`),
 /// the compiler (`__builtin_va_list`) or C++ (`bool`) already define. A BTF typedef with one
@@ -222,107 +192,53 @@ pub fn is_cxx_keyword(name: &str) -> bool {
         && CXX_KEYWORDS.binary_search(&name).is_ok()
 }
 
-/// The decided names of every type and enumerator of one BTF.
+/// Names the header's includes, the compiler and C++ already define.
+const RESERVED: Reserved<'static> = Reserved {
+    typedefs: PROVIDED_TYPEDEFS,
+    idents: &[PROVIDED_TYPEDEFS, PROVIDED_MACROS],
+    tags: PROVIDED_TAGS,
+};
+
+/// The decided names of every type and enumerator of one BTF (`model::names` with the
+/// header's reserved names), spelled out.
 pub(crate) struct Names<'a> {
-    /// Per type id: its BTF name, looked up once.
+    /// Per type id: the BTF name of a struct, union, enum, forward declaration or typedef.
     btf_names: Vec<&'a str>,
-    /// Per type id: 0 or 1 = the BTF name as is, N > 1 = `name___N`.
-    dup: Vec<u32>,
-    /// Per type id: a typedef whose name the included headers already define.
-    provided: Vec<bool>,
-    /// Enumerators whose names clash: (enum id, index) -> N.
-    enum_dups: FastMap<(u32, u32), u32>,
+    names: names::Names,
 }
 
 impl<'a> Names<'a> {
     pub(crate) fn decide(btf: &'a Btf<'_>) -> Names<'a> {
-        let n = btf.type_count() as usize;
-        let mut dup = vec![0u32; n];
-        let mut btf_names = vec![""; n];
-        let mut provided = vec![false; n];
-        let mut enum_dups = FastMap::default();
-        let mut tags: FastMap<&'a str, u32> = FastMap::default();
-        let mut idents: FastMap<&'a str, u32> = FastMap::default();
-        tags.reserve(n / 4);
-        idents.reserve(n / 4);
-        for name in PROVIDED_TYPEDEFS.iter().chain(PROVIDED_MACROS) {
-            idents.insert(name, 1);
-        }
-        for name in PROVIDED_TAGS {
-            tags.insert(name, 1);
-        }
-        let bump = |map: &mut FastMap<_, u32>, name| {
-            let c = map.entry(name).or_insert(0);
-            *c += 1;
-            *c
-        };
+        let mut btf_names = vec![""; btf.type_count() as usize];
         for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            // Only these kinds have names in the header (FUNCs are half of vmlinux).
-            if !matches!(
-                t.kind(),
-                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Typedef
-            ) {
-                continue;
-            }
-            let name = t.name();
-            btf_names[id as usize] = name;
-            match t.kind() {
-                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if !name.is_empty() => {
-                    dup[id as usize] = bump(&mut tags, name);
-                }
-                Kind::Typedef if PROVIDED_TYPEDEFS.binary_search(&name).is_ok() => {
-                    provided[id as usize] = true
-                }
-                Kind::Typedef if !name.is_empty() => dup[id as usize] = bump(&mut idents, name),
-                _ => {}
-            }
-            if matches!(t.kind(), Kind::Enum | Kind::Enum64) {
-                for (i, v) in t.enum_values().enumerate() {
-                    let c = bump(&mut idents, v.name);
-                    if c > 1 {
-                        enum_dups.insert((id, i as u32), c);
-                    }
-                }
-            }
-        }
-        // A forward declaration names the same tag as its definition, if there is one.
-        for id in btf.ids() {
-            let Some(t) = btf.ty(id) else { continue };
-            if t.kind() == Kind::Fwd {
-                btf_names[id as usize] = t.name();
-                if !tags.contains_key(t.name()) {
-                    dup[id as usize] = bump(&mut tags, t.name());
+            if let Some(
+                Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Typedef | Kind::Fwd,
+            ) = btf.kind_of(id)
+            {
+                if let (Some(slot), Some(t)) = (btf_names.get_mut(id as usize), btf.ty(id)) {
+                    *slot = t.name();
                 }
             }
         }
         Names {
             btf_names,
-            dup,
-            provided,
-            enum_dups,
+            names: names::Names::decide(btf, RESERVED),
         }
     }
 
     /// The C name of a named struct, union, enum, forward declaration or typedef.
     pub(crate) fn type_name(&self, id: u32) -> Cow<'a, str> {
         let name = self.btf_names.get(id as usize).copied().unwrap_or("");
-        suffixed(name, self.dup.get(id as usize).copied().unwrap_or(0))
+        suffixed(name, self.names.suffix(id).unwrap_or(0))
     }
 
     /// Whether typedef `id` is one the header's includes provide (and so is not emitted).
     pub(crate) fn is_provided(&self, id: u32) -> bool {
-        self.provided.get(id as usize).copied().unwrap_or(false)
+        self.names.is_transparent(id)
     }
 
     pub(crate) fn enumerator(&self, enum_id: u32, idx: usize, name: &'a str) -> Cow<'a, str> {
-        suffixed(
-            name,
-            self.enum_dups
-                .get(&(enum_id, idx as u32))
-                .copied()
-                .unwrap_or(0),
-        )
+        suffixed(name, self.names.enum_suffix(enum_id, idx).unwrap_or(0))
     }
 }
 

@@ -1,7 +1,7 @@
 //! What an object declares, decided once before any text is written: the skeleton model
 //! (maps, programs, data sections with libbpf's names), the package.json model, and the C
-//! type names package.json uses.
+//! names of BTF types.
 
-pub mod ctype;
+pub mod names;
 pub mod package;
 pub mod skeleton;

@@ -264,7 +264,7 @@ pub fn build_meta(
                 );
                 VariableMeta {
                     name: v.name.clone(),
-                    ty: crate::model::ctype::type_name(&obj.btf, v.type_id),
+                    ty: crate::emit::cdecl::type_name(&obj.btf, v.type_id),
                     offset: v.offset,
                     size: v.size,
                     description,

@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
@@ -127,7 +128,15 @@ fn split_run_args(args: &[OsString]) -> usize {
     args.len()
 }
 
-pub fn main_run(args: Vec<OsString>) -> i32 {
+/// What the binary owns and hands to the runner: the stop flag its SIGINT/SIGTERM handlers
+/// set, and how to mount tracefs when a tracepoint needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Host<'a> {
+    pub stop: &'a AtomicBool,
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+}
+
+pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
     let split = split_run_args(&args);
     let (runner, program) = args.split_at((split + 1).min(args.len()));
     let argv = std::iter::once(OsString::from("ecc run"))
@@ -149,7 +158,7 @@ pub fn main_run(args: Vec<OsString>) -> i32 {
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
     let json = a.json;
-    match run_main(a, duration, &program) {
+    match run_main(a, duration, &program, host) {
         Ok(code) => code,
         Err(Error::Rejected(report)) => {
             print_report(&report, json);
@@ -163,7 +172,12 @@ pub fn main_run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Result<i32, Error> {
+fn run_main(
+    a: RunArgs,
+    duration: Option<Duration>,
+    program: &[String],
+    host: Host<'_>,
+) -> Result<i32, Error> {
     let path = local_input(&a)?;
     let input = read_file(&path)?;
     let assigns = {
@@ -182,8 +196,9 @@ fn run_main(a: RunArgs, duration: Option<Duration>, program: &[String]) -> Resul
         json: a.json,
         duration,
         btf: a.btf,
+        mount_tracefs: host.mount_tracefs,
     };
-    run(&input, &opts, &assigns)?;
+    run(&input, &opts, &assigns, host.stop)?;
     Ok(0)
 }
 
@@ -238,9 +253,14 @@ mod tests {
     fn usage_errors_exit_1_and_help_exits_0() {
         assert_eq!(main_verify(os(&[])), 1);
         assert_eq!(main_verify(os(&["--help"])), 0);
-        assert_eq!(main_run(os(&["-h"])), 0);
-        assert_eq!(main_run(os(&["--duration", "-1", "x.json"])), 1);
-        assert_eq!(main_run(os(&["/nonexistent/p.json"])), 1);
+        let stop = AtomicBool::new(false);
+        let host = Host {
+            stop: &stop,
+            mount_tracefs: None,
+        };
+        assert_eq!(main_run(os(&["-h"]), host), 0);
+        assert_eq!(main_run(os(&["--duration", "-1", "x.json"]), host), 1);
+        assert_eq!(main_run(os(&["/nonexistent/p.json"]), host), 1);
         assert_eq!(main_verify(os(&["/nonexistent/p.json"])), 1);
     }
 }

@@ -2,8 +2,10 @@
 //! export map's events (ring buffer or perf buffer) or sample a `@sample` map, until
 //! Ctrl-C, SIGTERM or `--duration`.
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder};
@@ -27,6 +29,40 @@ pub struct RunOpts {
     pub json: bool,
     pub duration: Option<Duration>,
     pub btf: Option<PathBuf>,
+    /// Called when a program needs tracefs and it is not mounted. Mounting is a process-wide
+    /// side effect, so the library leaves it to the binary.
+    pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+}
+
+/// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
+/// `--duration`, or stdout closing under us (`| head`).
+struct Stop<'a> {
+    flag: &'a AtomicBool,
+    deadline: Option<Instant>,
+    closed: Cell<bool>,
+}
+
+impl Stop<'_> {
+    fn now(&self) -> bool {
+        self.closed.get()
+            || self.flag.load(Ordering::Relaxed)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// How long one poll may block.
+    fn wait(&self) -> Duration {
+        self.deadline.map_or(TICK, |d| {
+            d.saturating_duration_since(Instant::now()).min(TICK)
+        })
+    }
+
+    fn print(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        // Nobody is reading any more (`| head` exited): stop as Ctrl-C would.
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            self.closed.set(true);
+        }
+    }
 }
 
 /// What the runner prints: the export map chosen as the package spec says.
@@ -166,9 +202,14 @@ impl<'b, 'a> EventPrinter<'b, 'a> {
     }
 }
 
-/// Everything but the kernel work, prepared and checked first so bad input fails before
-/// anything is loaded.
-pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Error> {
+/// Runs until `stop` is set or `opts.duration` passes. Everything but the kernel work is
+/// prepared and checked first, so bad input fails before anything is loaded.
+pub fn run(
+    input: &Input,
+    opts: &RunOpts,
+    assigns: &[Assign],
+    stop: &AtomicBool,
+) -> Result<(), Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
@@ -226,9 +267,13 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
         .iter()
         .filter(|(name, _, _)| listed_for_attach(input.meta.as_ref(), name))
         .collect();
-    if to_attach.iter().any(|(_, _, sec)| needs_tracefs(sec)) {
-        sys::ensure_tracefs().map_err(|e| Error::Libbpf {
-            what: "mounting tracefs at /sys/kernel/tracing".into(),
+    if to_attach.iter().any(|(_, _, sec)| needs_tracefs(sec)) && !sys::tracefs_mounted() {
+        let mounted = match opts.mount_tracefs {
+            Some(mount) => mount().map_err(|e| e.to_string()),
+            None => Err("nothing mounts it".into()),
+        };
+        mounted.map_err(|e| Error::Libbpf {
+            what: "tracefs is not mounted at /sys/kernel/tracing".into(),
             msg: format!("{e}; tracepoints cannot attach without it"),
         })?;
     }
@@ -246,9 +291,11 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
             .push(link.map_err(|e| Error::libbpf(format!("attaching {name} ({sec})"), &e, &msgs))?);
     }
 
-    sys::install_stop_handlers()
-        .map_err(|e| Error::Usage(format!("installing signal handlers: {e}")))?;
-    let deadline = opts.duration.map(|d| Instant::now() + d);
+    let stop = Stop {
+        flag: stop,
+        deadline: opts.duration.map(|d| Instant::now() + d),
+        closed: Cell::new(false),
+    };
     // A status line on stderr, so stdout holds only events; scripts can wait for it.
     let what = match &export {
         Export::Events { map, .. } => format!("printing events from map '{map}'"),
@@ -263,7 +310,7 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
     let result = match &export {
         Export::Events { map, perf, type_id } => {
             let printer = EventPrinter::new(&model.btf, *type_id, opts.json);
-            poll_events(&obj, map, *perf, &printer, deadline)
+            poll_events(&obj, map, *perf, &printer, &stop)
         }
         Export::Sample {
             map,
@@ -278,10 +325,10 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
             *key_type,
             *value_type,
             opts.json,
-            deadline,
+            &stop,
         ),
         Export::Nothing => {
-            while !finished(deadline) {
+            while !stop.now() {
                 std::thread::sleep(TICK);
             }
             Ok(())
@@ -290,16 +337,6 @@ pub fn run(input: &Input, opts: &RunOpts, assigns: &[Assign]) -> Result<(), Erro
     // Dropping the links detaches the programs.
     drop(links);
     result
-}
-
-fn finished(deadline: Option<Instant>) -> bool {
-    sys::stop_requested() || deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-fn wait_time(deadline: Option<Instant>) -> Duration {
-    deadline.map_or(TICK, |d| {
-        d.saturating_duration_since(Instant::now()).min(TICK)
-    })
 }
 
 /// A package lists the programs to attach (`link: true`); a bare object attaches all.
@@ -357,30 +394,22 @@ fn load_error(
     }))
 }
 
-fn print_line(line: &str) {
-    let mut out = std::io::stdout().lock();
-    // Nobody is reading any more (`| head` exited): stop as Ctrl-C would.
-    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-        sys::request_stop();
-    }
-}
-
 fn poll_events(
     obj: &libbpf_rs::Object,
     map_name: &str,
     perf: bool,
     printer: &EventPrinter<'_, '_>,
-    deadline: Option<Instant>,
+    stop: &Stop<'_>,
 ) -> Result<(), Error> {
     let map = obj
         .maps()
         .find(|m| m.name().to_string_lossy() == map_name)
         .ok_or_else(|| Error::Usage(format!("export map '{map_name}' is not in the object")))?;
     if let Some(h) = printer.header() {
-        print_line(&h);
+        stop.print(&h);
     }
     let handle = |data: &[u8]| match printer.line(&sys::local_hms(), data) {
-        Ok(l) => print_line(&l),
+        Ok(l) => stop.print(&l),
         Err(e) => eprintln!("error: {e}"),
     };
     let setup = |e: libbpf_rs::Error| Error::Libbpf {
@@ -393,8 +422,8 @@ fn poll_events(
             .lost_cb(|cpu, n| eprintln!("warning: lost {n} events on CPU {cpu}"))
             .build()
             .map_err(setup)?;
-        while !finished(deadline) {
-            poll_result(pb.poll(wait_time(deadline)), map_name)?;
+        while !stop.now() {
+            poll_result(pb.poll(stop.wait()), map_name)?;
         }
     } else {
         let mut b = RingBufferBuilder::new();
@@ -404,8 +433,8 @@ fn poll_events(
         })
         .map_err(setup)?;
         let rb = b.build().map_err(setup)?;
-        while !finished(deadline) {
-            poll_result(rb.poll(wait_time(deadline)), map_name)?;
+        while !stop.now() {
+            poll_result(rb.poll(stop.wait()), map_name)?;
         }
     }
     Ok(())
@@ -431,7 +460,7 @@ fn sample_map(
     key_type: Option<u32>,
     value_type: Option<u32>,
     json: bool,
-    deadline: Option<Instant>,
+    stop: &Stop<'_>,
 ) -> Result<(), Error> {
     let map = obj
         .maps()
@@ -441,11 +470,12 @@ fn sample_map(
     let mut next = Instant::now() + interval;
     loop {
         while Instant::now() < next {
-            if finished(deadline) {
+            if stop.now() {
                 return Ok(());
             }
             std::thread::sleep(
-                wait_time(deadline).min(next.saturating_duration_since(Instant::now())),
+                stop.wait()
+                    .min(next.saturating_duration_since(Instant::now())),
             );
         }
         next += interval;
@@ -475,7 +505,7 @@ fn sample_map(
             &sys::local_hms(),
         );
         if !text.is_empty() {
-            print_line(text.trim_end_matches('\n'));
+            stop.print(text.trim_end_matches('\n'));
         }
     }
 }

@@ -1,19 +1,14 @@
-//! Sharing work with one helper thread for the few passes that are big and independent
-//! (vmlinux-sized BTF). Tasks are claimed, not assigned: whichever thread is free takes the
-//! next one, so a helper that the OS schedules late (a busy machine) costs little, and the
-//! calling thread alone finishes everything if no thread can be had. Results never depend on
-//! which thread ran what.
-//!
-//! The helper is made once per process and sleeps on a channel between tasks. While the two
-//! share work, the caller is held on its CPU and the helper barred from it. Without that, on
-//! this project's 2-CPU KVM machine, a new or woken thread was often queued on its waker's
-//! CPU while the other stayed idle, and the two took turns for milliseconds (measured;
-//! rayon's pool did the same).
+//! Sharing work with a second thread for the few passes that are big and independent
+//! (vmlinux-sized BTF), on `std::thread::scope`. Tasks are claimed, not assigned: whichever
+//! thread is free takes the next one, so a thread that the OS schedules late (a busy machine)
+//! costs little, and the calling thread alone finishes everything if no thread can be made.
+//! Results never depend on which thread ran what. Nothing here changes process-wide state
+//! (no CPU affinity, no memory advice): the library may run on a caller's worker thread.
 
 use std::collections::VecDeque;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
     slot.into_inner().unwrap_or_else(PoisonError::into_inner)
@@ -23,199 +18,35 @@ fn put<T>(slot: &Mutex<Option<T>>, value: T) {
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
 }
 
-type Task = Box<dyn FnOnce() + Send + 'static>;
-
-thread_local! {
-    /// Set on the helper thread: work it splits again must not wait for itself.
-    static ON_HELPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-struct Helper {
-    tasks: Mutex<mpsc::Sender<Task>>,
-    /// The helper's kernel thread id, for `steer`.
-    tid: libc::pid_t,
-}
-
-/// The helper thread, or `None` when no thread can be made.
-fn helper() -> Option<&'static Helper> {
-    static HELPER: OnceLock<Option<Helper>> = OnceLock::new();
-    HELPER
-        .get_or_init(|| {
-            let (tasks, inbox) = mpsc::channel::<Task>();
-            let (ready, is_ready) = mpsc::channel();
-            std::thread::Builder::new()
-                .name("ecc-helper".into())
-                .spawn(move || {
-                    ON_HELPER.set(true);
-                    // SAFETY: gettid has no preconditions.
-                    let _ = ready.send(unsafe { libc::gettid() });
-                    inbox.into_iter().for_each(|task| task());
-                })
-                .ok()?;
-            // Waiting here lets the new thread run and go to sleep even if it was put on this
-            // CPU.
-            let tid = is_ready.recv().ok()?;
-            Some(Helper {
-                tasks: Mutex::new(tasks),
-                tid,
-            })
-        })
-        .as_ref()
-}
-
-/// Keeps this thread and the helper on different CPUs while they share work: this thread
-/// stays on the CPU it is on, and the helper may use any other this thread may use. Without
-/// the second half, a wake-up could put this thread beside the helper, where they took
-/// turns for milliseconds. Best effort: on failure, or with one CPU allowed, nothing
-/// changes. Dropping the result lets this thread move freely again.
-fn steer(helper: &Helper) -> Option<Pinned> {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: the sets are plain bit sets of `size` bytes that the calls below only read or
-    // write within; CPU_SET/CPU_CLR get an index that sched_getcpu returned, and the kernel
-    // keeps CPU numbers below CPU_SETSIZE.
-    unsafe {
-        let here = libc::sched_getcpu();
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        if here < 0 || libc::sched_getaffinity(0, size, &mut allowed) != 0 {
-            return None;
-        }
-        if libc::CPU_COUNT(&allowed) < 2 || !libc::CPU_ISSET(here as usize, &allowed) {
-            return None;
-        }
-        let mut others = allowed;
-        libc::CPU_CLR(here as usize, &mut others);
-        if libc::sched_setaffinity(helper.tid, size, &others) != 0 {
-            return None;
-        }
-        let mut only_here: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(here as usize, &mut only_here);
-        (libc::sched_setaffinity(0, size, &only_here) == 0).then_some(Pinned(allowed))
-    }
-}
-
-/// This thread's CPUs before `steer` pinned it, given back on drop (an unwind too).
-struct Pinned(libc::cpu_set_t);
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        // SAFETY: a full cpu_set_t that sched_getaffinity filled in.
-        unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0);
-        }
-    }
-}
-
-/// Makes the helper thread now, so that it is asleep and ready by the time big work comes
-/// (binaries call this before reading their input).
-pub fn warm_up() {
-    helper();
-}
-
-/// Set by a task sent to the helper when it has finished, with its panic if it panicked.
-#[derive(Default)]
-struct Done {
-    result: Mutex<Option<std::thread::Result<()>>>,
-    cond: Condvar,
-}
-
-/// Waits for a task on the helper to finish, even while this thread unwinds: the task
-/// borrows from this thread's stack.
-struct WaitFor(Arc<Done>);
-
-impl WaitFor {
-    fn wait(&self) -> std::thread::Result<()> {
-        let mut result = self.0.result.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(r) = result.take() {
-                return r;
-            }
-            result = self
-                .0
-                .cond
-                .wait(result)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-impl Drop for WaitFor {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = self.wait();
-        }
-    }
-}
-
-/// Runs `there` on the helper thread while `here` runs on this thread, or both here, `there`
-/// second, when there is no helper; returns `here`'s result when both are done, re-raising a
-/// panic from either.
+/// Runs `there` on a scoped thread while `here` runs on this thread, or both here, `there`
+/// second, when no thread can be made; returns `here`'s result when both are done,
+/// re-raising a panic from either.
 pub(crate) fn split<R>(there: impl FnOnce() + Send, here: impl FnOnce() -> R) -> R {
-    let Some(helper) = helper().filter(|_| !ON_HELPER.get()) else {
+    // Shared so that `there` can still run here if the thread cannot be spawned.
+    let slot = Mutex::new(Some(there));
+    let run_there = || {
+        if let Some(there) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            there();
+        }
+    };
+    std::thread::scope(|s| {
+        let helper = std::thread::Builder::new()
+            .name("ecc-helper".into())
+            .spawn_scoped(s, run_there);
         let r = here();
-        there();
-        return r;
-    };
-    let done = Arc::new(Done::default());
-    let task: Box<dyn FnOnce() + Send + '_> = {
-        let done = Arc::clone(&done);
-        Box::new(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(there));
-            *done.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
-            done.cond.notify_one();
-        })
-    };
-    // SAFETY: the task may borrow from the caller, which is why it is not 'static. Once sent,
-    // it always runs to the end (panics are caught) and then sets `done`; this function does
-    // not return or unwind past `wait` before that, so nothing it borrows is gone while it
-    // runs. A task that cannot be sent is handed back and run here, before `wait` exists.
-    let task = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(task) };
-    let pinned = steer(helper);
-    let sent = helper
-        .tasks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .send(task);
-    let (r, wait) = match sent {
-        Ok(()) => {
-            let wait = WaitFor(done);
-            (here(), wait)
+        match helper {
+            Ok(h) => {
+                if let Err(panic) = h.join() {
+                    panic::resume_unwind(panic);
+                }
+            }
+            Err(_) => run_there(),
         }
-        Err(mpsc::SendError(task)) => {
-            let r = here();
-            task();
-            (r, WaitFor(done))
-        }
-    };
-    let result = wait.wait();
-    drop(pinned);
-    if let Err(panic) = result {
-        panic::resume_unwind(panic);
-    }
-    r
+        r
+    })
 }
 
-/// Has the kernel map the pages of `len` bytes at `addr` now (MADV_POPULATE_WRITE), so that
-/// writes to them do not fault later; pages already mapped are left alone. Best effort: an
-/// older kernel refuses, and nothing changes.
-pub(crate) fn populate(addr: usize, len: usize) {
-    const PAGE: usize = 4096;
-    let start = addr.next_multiple_of(PAGE);
-    let end = (addr + len) / PAGE * PAGE;
-    if end > start {
-        // SAFETY: the range lies within an allocation the caller owns; populating maps zero
-        // pages where none are mapped and never changes memory that is, so no access the
-        // program makes there, before or after, sees a difference.
-        unsafe {
-            libc::madvise(
-                start as *mut libc::c_void,
-                end - start,
-                libc::MADV_POPULATE_WRITE,
-            );
-        }
-    }
-}
-
-/// Runs `work` here and on the helper thread (if there is one) until it returns.
+/// Runs `work` here and on a second thread (if one can be made) until it returns.
 fn with_helper(work: impl Fn() + Sync) {
     split(&work, &work);
 }
@@ -245,7 +76,7 @@ struct Line<W, T> {
     produced: bool,
 }
 
-/// Runs `produce` here while the helper thread consumes the work it hands to `send`; then
+/// Runs `produce` here while the second thread consumes the work it hands to `send`; then
 /// both consume what is left. `consume`'s results reach `deliver`, on this thread, in the
 /// order the work was sent, as soon as they are ready, so that their memory can be reused.
 /// Each thread makes its own consumer state with `init`, once, before it takes any work.
@@ -385,35 +216,6 @@ mod tests {
             join(|| sum(&data[..500]), || sum(&data[500..])),
             (125_250, 375_250)
         );
-    }
-
-    fn my_cpus() -> libc::cpu_set_t {
-        // SAFETY: a zeroed cpu_set_t is a valid empty set that the call fills in.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
-            set
-        }
-    }
-
-    #[test]
-    fn the_callers_cpus_are_given_back_after_shared_work() {
-        let before = my_cpus();
-        assert_eq!(join(|| 1, || 2), (1, 2));
-        let r = panic::catch_unwind(|| join(|| panic!("a"), || panic!("b")));
-        assert!(r.is_err());
-        // SAFETY: both are full cpu_set_t values.
-        assert!(unsafe { libc::CPU_EQUAL(&before, &my_cpus()) });
-    }
-
-    #[test]
-    fn populating_memory_keeps_what_was_written_there() {
-        let mut v: Vec<u8> = Vec::with_capacity(1 << 20);
-        v.extend(std::iter::repeat_n(7u8, 5000));
-        populate(v.as_ptr() as usize + 1, v.capacity() - 1);
-        v.extend(std::iter::repeat_n(9u8, 1 << 19));
-        assert!(v[..5000].iter().all(|&b| b == 7));
-        assert!(v[5000..].iter().all(|&b| b == 9));
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! in pieces on two threads while they are still being scheduled.
 
 mod decl;
-mod names;
 mod order;
 mod pad;
 mod schedule;
@@ -16,8 +15,9 @@ use std::fmt::Write;
 use std::sync::{Mutex, OnceLock};
 
 use crate::btf::{Btf, Kind, Ty};
+use crate::emit::cdecl::Nest;
 
-use names::Names;
+use crate::model::names::{Names, Reserved};
 use order::Orderer;
 use pad::{Aligns, Planner};
 use schedule::Item;
@@ -81,7 +81,7 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let aligns = Aligns::new(btf);
     if btf.type_count() < PARALLEL_MIN_TYPES {
         let (queue, scratch) = order()?.into_queue();
-        let names = Names::decide(btf);
+        let names = Names::decide(btf, RESERVED);
         let mut d = Dumper::new(btf, &names, &aligns);
         // Writing to a String cannot fail; `out` errors are the caller's writer's.
         let _ = out.write_str(HEADER_START);
@@ -125,7 +125,13 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
             });
             send(piece);
         },
-        || Dumper::new(btf, names.get_or_init(|| Names::decide(btf)), &aligns),
+        || {
+            Dumper::new(
+                btf,
+                names.get_or_init(|| Names::decide(btf, RESERVED)),
+                &aligns,
+            )
+        },
         |d, piece: &Vec<Item>| {
             for &item in piece {
                 d.render(item);
@@ -156,6 +162,14 @@ pub fn dump_to<W: Write>(btf: &Btf<'_>, only: &[String], out: &mut W) -> Result<
     let _ = out.write_str(HEADER_END);
     Ok(())
 }
+
+/// `__builtin_va_list` is clang's own and differs per target, so the header uses the BTF
+/// layout under a typedef of that name instead.
+const RESERVED: Reserved<'static> = Reserved {
+    typedefs: &["__builtin_va_list"],
+    idents: &[],
+    tags: &[],
+};
 
 /// Below this many types, threads cost more than they save.
 const PARALLEL_MIN_TYPES: u32 = 20_000;
@@ -193,7 +207,7 @@ pub(super) struct Dumper<'b, 'a> {
     planner: Planner<'b, 'a>,
     out: String,
     /// Declarator chains: each `write_decl` works above the part its callers use.
-    chain: Vec<decl::Link<'b>>,
+    chain: Vec<crate::emit::cdecl::Link<'b>>,
     /// A typedef's decided name while its declarator is written.
     scratch: String,
 }
@@ -203,11 +217,9 @@ fn push_name(out: &mut String, names: &Names, t: Ty<'_>) {
     out.push_str(t.name());
     if let Some(n) = names.suffix(t.id) {
         out.push_str("___");
-        decl::push_num(out, u64::from(n));
+        crate::emit::cdecl::push_num(out, n);
     }
 }
-
-const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 impl<'b, 'a> Dumper<'b, 'a> {
     fn new(btf: &'b Btf<'a>, names: &'b Names, aligns: &'b Aligns) -> Self {
@@ -226,11 +238,11 @@ impl<'b, 'a> Dumper<'b, 'a> {
             Item::Fwd(id) => self.write_fwd(id),
             Item::Typedef(id) => self.write_typedef(id),
             Item::Enum(id) => {
-                self.write_enum_def(id, 0);
+                self.write_enum_def(id, Nest::TOP);
                 self.out.push_str(";\n\n");
             }
             Item::Composite(id) => {
-                self.write_composite_def(id, 0);
+                self.write_composite_def(id, Nest::TOP);
                 self.out.push_str(";\n\n");
             }
         }
@@ -251,14 +263,14 @@ impl<'b, 'a> Dumper<'b, 'a> {
 
     fn write_typedef(&mut self, id: u32) {
         let Some(t) = self.btf.ty(id) else { return };
-        if self.names.is_va_list(id) {
+        if self.names.is_transparent(id) {
             return;
         }
         self.out.push_str("typedef ");
         let mut name = std::mem::take(&mut self.scratch);
         name.clear();
         push_name(&mut name, self.names, t);
-        self.write_decl(t.type_id(), &name, 0);
+        self.write_decl(t.type_id(), &name, Nest::TOP);
         self.scratch = name;
         self.out.push_str(";\n\n");
     }
@@ -269,11 +281,6 @@ impl<'b, 'a> Dumper<'b, 'a> {
     }
 
     fn indent(&mut self, lvl: u32) {
-        if let Some(tabs) = TABS.get(..lvl as usize) {
-            return self.out.push_str(tabs);
-        }
-        for _ in 0..lvl {
-            self.out.push('\t');
-        }
+        crate::emit::cdecl::push_tabs(&mut self.out, lvl);
     }
 }

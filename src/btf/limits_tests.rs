@@ -1,0 +1,130 @@
+//! Validation's per-type facts: resolved sizes and nesting depth, and the blobs rejected for
+//! exceeding `u32::MAX` bytes or `MAX_NESTING` levels.
+
+use super::tests::builder::{Builder, SIGNED};
+use super::{Btf, MAX_NESTING};
+
+#[test]
+fn sizes_resolve_through_typedefs_modifiers_arrays_and_vars() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let td = b.typedef("i", int);
+    let c = b.const_(td);
+    let arr = b.array(c, int, 3);
+    let arr2 = b.array(arr, int, 5);
+    let var = b.var("v", arr2, 1);
+    let ptr = b.ptr(var);
+    let s = b.struct_("s", 60, &[("a", arr2, 0)]);
+    let proto = b.func_proto(int, &[]);
+    let data = b.build();
+    let btf = Btf::parse(&data).unwrap();
+    assert_eq!(btf.size_of(td), Some(4));
+    assert_eq!(btf.size_of(c), Some(4));
+    assert_eq!(btf.size_of(arr), Some(12));
+    assert_eq!(btf.size_of(arr2), Some(60));
+    assert_eq!(btf.size_of(var), Some(60));
+    assert_eq!(btf.size_of(ptr), Some(8));
+    assert_eq!(btf.size_of(s), Some(60));
+    assert_eq!(btf.size_of(proto), None);
+    assert_eq!(btf.size_of(0), None);
+    assert_eq!(btf.size_of(9999), None);
+    // Depth: int 1, typedef 2, const 3, arr 4, arr2 5; the struct contains arr2 by value.
+    assert_eq!(btf.nesting(int), 1);
+    assert_eq!(btf.nesting(arr2), 5);
+    assert_eq!(btf.nesting(s), 6);
+    assert_eq!(btf.nesting(ptr), 7, "a pointer names its target");
+}
+
+#[test]
+fn arrays_larger_than_u32_max_are_rejected_where_they_overflow() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let inner = b.array(int, int, 1 << 30); // exactly 4 GiB: one byte too many
+    let data = b.build();
+    let e = Btf::parse(&data).err().expect("4 GiB array accepted");
+    assert_eq!(e.offset, b.rec_pos(inner));
+    assert!(
+        e.msg.contains(&format!("type [{inner}] is larger than")),
+        "{e}"
+    );
+
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let ok = b.array(int, int, u32::MAX / 4);
+    let wrap = b.array(ok, int, 2);
+    let data = b.build();
+    let e = Btf::parse(&data)
+        .err()
+        .expect("array of arrays past 4 GiB accepted");
+    assert_eq!(e.offset, b.rec_pos(wrap));
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
+    // By value: arrays of arrays.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let mut t = int;
+    for _ in 0..MAX_NESTING - 1 {
+        t = b.array(t, int, 1);
+    }
+    let data = b.build();
+    let btf = Btf::parse(&data).expect("exactly MAX_NESTING deep must parse");
+    assert_eq!(u32::from(btf.nesting(t)), MAX_NESTING);
+    let deeper = b.array(t, int, 1);
+    let data = b.build();
+    let e = Btf::parse(&data).err().expect("too deep accepted");
+    assert_eq!(e.offset, b.rec_pos(deeper));
+    assert_eq!(
+        e.msg,
+        format!("type [{deeper}] is nested more than {MAX_NESTING} deep")
+    );
+
+    // By name: a pointer chain is harmless by value but deep to print.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let mut t = int;
+    for _ in 0..MAX_NESTING {
+        t = b.ptr(t);
+    }
+    let data = b.build();
+    let e = Btf::parse(&data)
+        .err()
+        .expect("deep pointer chain accepted");
+    assert!(e.msg.contains("nested more than"), "{e}");
+
+    // Anonymous structs reached through pointers are printed in place: they count.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let mut t = int;
+    for _ in 0..MAX_NESTING {
+        let p = b.ptr(t);
+        t = b.struct_("", 8, &[("p", p, 0)]);
+    }
+    let data = b.build();
+    let e = Btf::parse(&data)
+        .err()
+        .expect("deep anonymous structs accepted");
+    assert!(e.msg.contains("nested more than"), "{e}");
+}
+
+#[test]
+fn split_btf_nesting_continues_from_the_base() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let mut t = int;
+    for _ in 0..MAX_NESTING - 2 {
+        t = b.array(t, int, 1);
+    }
+    let base_data = b.build();
+    let base = Btf::parse(&base_data).unwrap();
+    let mut s = Builder::split(base.type_count(), base.strings_len() as u32);
+    let one = s.array(t, int, 2);
+    let two = s.array(one, int, 2);
+    let split_data = s.build();
+    let e = Btf::parse_split(&split_data, &base)
+        .err()
+        .expect("too deep");
+    assert!(e.msg.contains(&format!("type [{two}]")), "{e}");
+    assert_eq!(base.nesting(t), (MAX_NESTING - 1) as u16);
+}
