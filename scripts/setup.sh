@@ -3,7 +3,7 @@
 set -euo pipefail
 
 pkgs=(clang llvm lld libbpf-dev libelf-dev zlib1g-dev pkg-config wasi-libc
-      libclang-rt-14-dev-wasm32 libclang1-14 bpftool hyperfine
+      libclang-rt-14-dev-wasm32 libclang1-14 bpftool hyperfine iproute2 prometheus
       libssl-dev openssl docker-registry apache2-utils skopeo)
 missing=()
 for p in "${pkgs[@]}"; do

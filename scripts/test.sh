@@ -10,5 +10,11 @@ if ! command -v cargo >/dev/null; then
 fi
 cargo fmt --check
 cargo clippy --all-targets --release --quiet -- -D warnings
+# The BTF/skeleton library alone: builds without libbpf and libclang.
+cargo clippy --all-targets --release --quiet --no-default-features -- -D warnings
+if cargo tree --no-default-features -e normal,build | grep -Eq 'libbpf|clang'; then
+  echo "test: --no-default-features still depends on libbpf or libclang" >&2
+  exit 1
+fi
 bash scripts/build-testdata.sh --check
 INSTA_UPDATE=no cargo test --release 2>&1

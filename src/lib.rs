@@ -5,13 +5,19 @@
 //! ```text
 //! source ─ build::compile ─▶ ELF ─ elf::strip ─▶ elf::object::Object { btf::Btf, maps, progs, datasecs }
 //!                                                  │
-//!                        model::{skeleton, package} ◀┘──▶ layout (Wasm IR)
-//!                                    │                        │
-//!                                    └──────▶ emit ◀──────────┘ ─▶ text ─ util::fs ─▶ files
+//!          model::{names, skeleton, package} ◀─────┴──▶ layout (Wasm IR)
+//!                         │                                │
+//!                         └──────▶ emit (pure) ◀───────────┘ ─▶ text ─ util::fs ─▶ files
 //! runner: verify / run read the package back and load it with libbpf.
 //! ```
 //!
-//! `build::driver` runs the whole `ecc` compile.
+//! `build::driver` runs the whole `ecc` compile; `emit::c::dump`, `emit::wasm::header` and
+//! `emit::skeleton::native` are what `wasm-bpftool` prints. Names are decided in `model` before
+//! anything is emitted, and every C declarator goes through `emit::cdecl`.
+//!
+//! Features (on by default): `loader` (the `runner` module, on libbpf-rs) and `docs` (doc
+//! comments through libclang). Without them the BTF reader, the models and the emitters build
+//! alone.
 
 pub mod btf;
 pub mod build;
@@ -21,5 +27,9 @@ pub mod layout;
 pub mod model;
 #[cfg(feature = "oci")]
 pub mod oci;
+mod parse_error;
+#[cfg(feature = "loader")]
 pub mod runner;
 pub mod util;
+
+pub use parse_error::{ParseError, ParseErrorKind};

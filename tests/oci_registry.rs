@@ -2,8 +2,6 @@
 //! tests (Debian's docker-registry): plain HTTP, htpasswd Basic auth, TLS with a CA made
 //! here, and Bearer tokens from a test-only token endpoint. skopeo checks what we push.
 
-#![cfg(feature = "oci")]
-
 mod oci_harness;
 mod support;
 

@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "loader")]
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Result;
@@ -77,13 +78,21 @@ const SUBCOMMANDS: &[(&str, Subcommand)] = &[
     ("verify", verify),
     ("run", run),
     #[cfg(feature = "oci")]
-    ("login", |a| lib_main(ecc::oci::cli::main_login, a)),
+    ("login", |a| {
+        lib_main(|a| ecc::oci::cli::main_login(a, &oci_env()), a)
+    }),
     #[cfg(feature = "oci")]
-    ("logout", |a| lib_main(ecc::oci::cli::main_logout, a)),
+    ("logout", |a| {
+        lib_main(|a| ecc::oci::cli::main_logout(a, &oci_env()), a)
+    }),
     #[cfg(feature = "oci")]
-    ("push", |a| lib_main(ecc::oci::cli::main_push, a)),
+    ("push", |a| {
+        lib_main(|a| ecc::oci::cli::main_push(a, &oci_env()), a)
+    }),
     #[cfg(feature = "oci")]
-    ("pull", |a| lib_main(ecc::oci::cli::main_pull, a)),
+    ("pull", |a| {
+        lib_main(|a| ecc::oci::cli::main_pull(a, &oci_env()), a)
+    }),
 ];
 
 /// Runs a library command line (which prints its own errors) on the arguments after the
@@ -92,27 +101,54 @@ fn lib_main(main: fn(Vec<OsString>) -> i32, args: Vec<OsString>) -> Result<()> {
     std::process::exit(main(args[1..].to_vec()))
 }
 
+/// Where registry credentials and pulled files live, from the environment as docker and
+/// the XDG rules say: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; the cache
+/// under `$XDG_CACHE_HOME/ecc/oci`, else `~/.cache/ecc/oci`.
+#[cfg(feature = "oci")]
+fn oci_env() -> ecc::oci::Env {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let docker_config = var("DOCKER_CONFIG")
+        .map(|d| d.join("config.json"))
+        .or_else(|| var("HOME").map(|h| h.join(".docker").join("config.json")));
+    ecc::oci::Env {
+        docker_config,
+        cache: ecc::build::vmlinux::cache_root().map(|c| c.join("oci")),
+    }
+}
+
 /// `ecc verify` and `ecc run` live in the library; they print their own errors and choose
 /// the exit status (1 for a rejection or bad input, 0 for success and `-h`).
+#[cfg(feature = "loader")]
 fn verify(args: Vec<OsString>) -> Result<()> {
     lib_main(ecc::runner::cli::main_verify, args)
 }
 
 /// Set by SIGINT/SIGTERM; the runner checks it at least every 100 ms and then detaches.
+#[cfg(feature = "loader")]
 static STOP: AtomicBool = AtomicBool::new(false);
 
+#[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, &STOP)?;
     }
+    #[cfg(feature = "oci")]
+    let registry = oci_env();
     let host = ecc::runner::cli::Host {
         stop: &STOP,
         mount_tracefs: Some(mount_tracefs),
+        #[cfg(feature = "oci")]
+        registry: &registry,
     };
     std::process::exit(ecc::runner::cli::main_run(args[1..].to_vec(), host))
 }
 
 /// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.
+#[cfg(feature = "loader")]
 fn mount_tracefs() -> std::io::Result<()> {
     // SAFETY: all pointers are NUL-terminated static strings; data may be NULL.
     let rc = unsafe {
@@ -128,6 +164,16 @@ fn mount_tracefs() -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(not(feature = "loader"))]
+fn verify(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc verify` needs")
+}
+
+#[cfg(not(feature = "loader"))]
+fn run(_: Vec<OsString>) -> Result<()> {
+    anyhow::bail!("ecc was built without the `loader` feature, which `ecc run` needs")
 }
 
 fn main() -> ExitCode {

@@ -44,7 +44,9 @@ fn arrays_larger_than_u32_max_are_rejected_where_they_overflow() {
     let e = Btf::parse(&data).err().expect("4 GiB array accepted");
     assert_eq!(e.offset, b.rec_pos(inner));
     assert!(
-        e.msg.contains(&format!("type [{inner}] is larger than")),
+        e.kind
+            .to_string()
+            .contains(&format!("type [{inner}] is larger than")),
         "{e}"
     );
 
@@ -76,7 +78,7 @@ fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
     let e = Btf::parse(&data).err().expect("too deep accepted");
     assert_eq!(e.offset, b.rec_pos(deeper));
     assert_eq!(
-        e.msg,
+        e.kind.to_string(),
         format!("type [{deeper}] is nested more than {MAX_NESTING} deep")
     );
 
@@ -91,7 +93,7 @@ fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
     let e = Btf::parse(&data)
         .err()
         .expect("deep pointer chain accepted");
-    assert!(e.msg.contains("nested more than"), "{e}");
+    assert!(e.kind.to_string().contains("nested more than"), "{e}");
 
     // Anonymous structs reached through pointers are printed in place: they count.
     let mut b = Builder::new();
@@ -105,7 +107,7 @@ fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
     let e = Btf::parse(&data)
         .err()
         .expect("deep anonymous structs accepted");
-    assert!(e.msg.contains("nested more than"), "{e}");
+    assert!(e.kind.to_string().contains("nested more than"), "{e}");
 }
 
 #[test]
@@ -125,6 +127,6 @@ fn split_btf_nesting_continues_from_the_base() {
     let e = Btf::parse_split(&split_data, &base)
         .err()
         .expect("too deep");
-    assert!(e.msg.contains(&format!("type [{two}]")), "{e}");
+    assert!(e.kind.to_string().contains(&format!("type [{two}]")), "{e}");
     assert_eq!(base.nesting(t), (MAX_NESTING - 1) as u16);
 }

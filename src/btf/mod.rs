@@ -25,28 +25,8 @@ pub use wire::Kind;
 /// program comes near it. One constant for the whole crate.
 pub const MAX_NESTING: u32 = 256;
 
-/// A malformed BTF blob: what is wrong and where, as a byte offset into the file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("byte offset {offset}: {msg}")]
-pub struct Error {
-    pub offset: usize,
-    pub msg: String,
-}
-
-impl Error {
-    pub(crate) fn at(offset: usize, msg: impl Into<String>) -> Error {
-        Error {
-            offset,
-            msg: msg.into(),
-        }
-    }
-
-    /// The same error, moved by `base` bytes (the blob's position in its file).
-    pub fn shifted(mut self, base: usize) -> Error {
-        self.offset += base;
-        self
-    }
-}
+/// A malformed BTF blob, at a byte offset into the blob (see `ParseError::shifted`).
+pub type Error = crate::ParseError;
 
 /// Parsed BTF: the base kernel or object BTF, or split BTF on top of a base.
 pub struct Btf<'a> {
@@ -351,7 +331,7 @@ impl<'a> Btf<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod limits_tests;

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+#[cfg(feature = "docs")]
 use std::sync::Mutex;
 
 use serde_json::Value;
+#[cfg(feature = "docs")]
 use sha2::{Digest, Sha256};
 
 /// One parsed doc comment.
@@ -35,6 +37,8 @@ pub enum Error {
     NoLibclang(String),
     #[error("libclang could not parse {0}: {1}")]
     Parse(String, String),
+    #[error("ecc was built without the `docs` feature, so doc comments are left out")]
+    NotBuilt,
 }
 
 /// Strips the comment markers of a raw comment and returns its lines.
@@ -132,6 +136,7 @@ pub fn parse_comment(raw: &str) -> Doc {
 
 /// libclang allows one `Clang` per process at a time; builds running in parallel (tests,
 /// a library user) take turns.
+#[cfg(feature = "docs")]
 static LIBCLANG: Mutex<()> = Mutex::new(());
 
 /// A header to parse once into a precompiled header, reused by later runs.
@@ -147,8 +152,15 @@ pub struct Pch {
     pub key_args: Vec<String>,
 }
 
+/// Without the `docs` feature (no libclang crate), there are no doc comments.
+#[cfg(not(feature = "docs"))]
+pub fn extract(_source: &str, _args: &[String], _pch: Option<&Pch>) -> Result<Docs, Error> {
+    Err(Error::NotBuilt)
+}
+
 /// Reads the doc comments of `source` with libclang. `args` are the clang flags of the
 /// compile (include paths, defines), so the file parses as it compiles.
+#[cfg(feature = "docs")]
 pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs, Error> {
     let _turn = LIBCLANG.lock().unwrap_or_else(|p| p.into_inner());
     let clang = clang::Clang::new().map_err(Error::NoLibclang)?;
@@ -209,6 +221,7 @@ pub fn extract(source: &str, args: &[String], pch: Option<&Pch>) -> Result<Docs,
 
 /// The PCH for `pch.header`, built on first use. `None` when it cannot be built or written;
 /// the caller then parses without it.
+#[cfg(feature = "docs")]
 fn precompiled(index: &clang::Index<'_>, args: &[String], pch: &Pch) -> Option<PathBuf> {
     let mut h = Sha256::new();
     h.update(clang::get_version().as_bytes());

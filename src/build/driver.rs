@@ -75,8 +75,9 @@ pub enum Error {
     Vmlinux(#[from] vmlinux::Error),
     #[error("{0}: cannot strip DWARF: {1}")]
     Strip(String, String),
-    #[error("{0}: {1}")]
-    Object(String, crate::elf::object::Error),
+    /// The object's path; the parse error follows as the source.
+    #[error("{0}")]
+    Object(String, #[source] crate::ParseError),
     #[error("{0}: no BPF programs (a non-static function with SEC(\"...\")) in the source")]
     NoPrograms(String),
     #[error("{0}: cannot lay out the Wasm header: {1}")]

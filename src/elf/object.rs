@@ -4,30 +4,10 @@
 
 use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionFlags, SymbolKind};
 
-use crate::btf::{self, ext::BtfExt, Btf, Kind};
+use crate::btf::{ext::BtfExt, Btf, Kind};
 
-/// A malformed or unsupported object: what is wrong and where, as a byte offset into the file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("byte offset {offset}: {msg}")]
-pub struct Error {
-    pub offset: usize,
-    pub msg: String,
-}
-
-impl Error {
-    fn at(offset: usize, msg: impl Into<String>) -> Error {
-        Error {
-            offset,
-            msg: msg.into(),
-        }
-    }
-}
-
-impl From<btf::Error> for Error {
-    fn from(e: btf::Error) -> Error {
-        Error::at(e.offset, e.msg)
-    }
-}
+/// A malformed or unsupported object, at a byte offset into the file.
+pub type Error = crate::ParseError;
 
 const EM_BPF: u16 = 247;
 const SHF_ALLOC: u64 = 0x2;
@@ -154,7 +134,7 @@ impl<'a> Object<'a> {
             ));
         }
         let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
-            .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
+            .map_err(|e| Error::elf(0, "malformed ELF", e))?;
         let sections = read_sections(&elf)?;
         let symbols = read_symbols(&elf)?;
         let btf_sec = sections
@@ -163,11 +143,11 @@ impl<'a> Object<'a> {
             .ok_or_else(|| Error::at(0, "object has no .BTF section (compile with -g)"))?;
         let btf_offset = btf_sec.file_offset as usize;
         let btf_bytes = section_bytes(data, btf_sec)?;
-        let btf = Btf::parse(btf_bytes).map_err(|e| Error::from(e.shifted(btf_offset)))?;
+        let btf = Btf::parse(btf_bytes).map_err(|e| e.shifted(btf_offset))?;
         let ext = match sections.iter().find(|s| s.name == ".BTF.ext") {
             Some(s) => Some(
                 BtfExt::parse(section_bytes(data, s)?)
-                    .map_err(|e| Error::from(e.shifted(s.file_offset as usize)))?,
+                    .map_err(|e| e.shifted(s.file_offset as usize))?,
             ),
             None => None,
         };
@@ -228,7 +208,7 @@ fn read_sections(
     for s in elf.sections() {
         let name = s
             .name()
-            .map_err(|e| Error::at(0, format!("bad section name: {e}")))?
+            .map_err(|e| Error::elf(0, "bad section name", e))?
             .to_string();
         let flags = match s.flags() {
             SectionFlags::Elf { sh_flags } => sh_flags,
@@ -260,9 +240,7 @@ fn read_symbols(
 ) -> Result<Vec<Symbol>, Error> {
     let mut out = Vec::new();
     for s in elf.symbols() {
-        let name = s
-            .name()
-            .map_err(|e| Error::at(0, format!("bad symbol name: {e}")))?;
+        let name = s.name().map_err(|e| Error::elf(0, "bad symbol name", e))?;
         if name.is_empty() {
             continue;
         }
@@ -536,7 +514,7 @@ fn check_ident(data: &[u8]) -> Result<(), Error> {
 pub fn btf_section(data: &[u8]) -> Result<(&[u8], usize), Error> {
     check_ident(data)?;
     let elf = object::read::elf::ElfFile64::<object::LittleEndian>::parse(data)
-        .map_err(|e| Error::at(0, format!("malformed ELF: {e}")))?;
+        .map_err(|e| Error::elf(0, "malformed ELF", e))?;
     let sec = elf
         .section_by_name(".BTF")
         .ok_or_else(|| Error::at(0, "ELF file has no .BTF section"))?;

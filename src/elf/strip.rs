@@ -9,18 +9,10 @@
 //! kept relocation and `.llvm_addrsig` is renumbered.
 
 /// Why an object could not be stripped, with the byte offset of the offending header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("byte offset {offset}: {msg}")]
-pub struct Error {
-    pub offset: usize,
-    pub msg: String,
-}
+pub type Error = crate::ParseError;
 
 fn err(offset: usize, msg: impl Into<String>) -> Error {
-    Error {
-        offset,
-        msg: msg.into(),
-    }
+    Error::at(offset, msg)
 }
 
 const EHDR_LEN: usize = 64;

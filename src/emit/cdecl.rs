@@ -7,9 +7,9 @@
 
 use crate::btf::{Btf, Kind, Ty};
 
-/// Deeper nesting of anonymous bodies and parameter lists than this comes only from crafted
-/// BTF; the base type there is written as `void` (`format c` refuses such input earlier).
-pub const MAX_DEPTH: u32 = 512;
+/// Nesting of anonymous bodies and parameter lists never goes deeper than the types do, which
+/// validation bounds; past this the base type is written as `void`, so a walk always ends.
+pub const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 /// Longer modifier chains than this come only from crafted BTF.
 const MAX_CHAIN: usize = 1024;
 
@@ -516,5 +516,57 @@ fn package_base<'b>(p: &mut Owned<'b, '_>, id: u32, t: Option<Ty<'b>>, at: Nest)
             p.out.push_str(" }");
         }
         _ => out.push_str(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{skeleton_var, type_name};
+    use crate::btf::tests::builder::{Builder, CHAR, SIGNED};
+    use crate::btf::Btf;
+
+    /// The same declarators in the package.json and skeleton spellings (`format c`'s is
+    /// compared with bpftool's output in tests/format_c.rs).
+    #[test]
+    fn one_walk_three_spellings() {
+        let mut b = Builder::new();
+        let int = b.int("int", 4, SIGNED, 0, 32);
+        let char_ = b.int("char", 1, CHAR, 0, 8);
+        let cchar = b.const_(char_);
+        let pcchar = b.ptr(cchar);
+        let cpcchar = b.const_(pcchar);
+        let arr = b.array(char_, int, 16);
+        let pvoid = b.ptr(0);
+        let proto = b.func_proto(int, &[("", pvoid), ("", int)]);
+        let pproto = b.ptr(proto);
+        let parr = b.ptr(arr);
+        let tagged = b.type_tag("user", int);
+        let ptagged = b.ptr(tagged);
+        let anon = b.struct_("", 20, &[("a", int, 0), ("b", arr, 32)]);
+        let blob = b.build();
+        let btf = Btf::parse(&blob).expect("valid BTF");
+
+        let package = |id| type_name(&btf, id);
+        assert_eq!(package(cpcchar), "char *");
+        assert_eq!(package(arr), "char[16]");
+        assert_eq!(package(proto), "int(void *, int)");
+        assert_eq!(package(pproto), "int (*)(void *, int)");
+        assert_eq!(package(parr), "char (*)[16]");
+        assert_eq!(package(ptagged), "int *");
+        assert_eq!(package(anon), "struct { int a; char b[16]; }");
+        assert_eq!(package(9999), "<bad type 9999>");
+
+        let skel = |id, name, strip| skeleton_var(&btf, id, name, strip, 2);
+        assert_eq!(skel(cpcchar, "s", false), "const char *const s");
+        assert_eq!(skel(cpcchar, "", false), "const char *const");
+        assert_eq!(skel(cpcchar, "s", true), "char *s");
+        assert_eq!(skel(arr, "", true), "char[16]");
+        assert_eq!(skel(pproto, "f", true), "int (*f)(void *, int)");
+        assert_eq!(skel(parr, "p", true), "char (*p)[16]");
+        assert_eq!(skel(ptagged, "p", false), "int *p");
+        assert_eq!(
+            skel(anon, "x", true),
+            "struct {\n\t\t\tint a;\n\t\t\tchar b[16];\n\t\t} x"
+        );
     }
 }

@@ -123,12 +123,12 @@ fn write_type(out: &mut String, btf: &Btf<'_>, t: &Ty<'_>) -> std::fmt::Result {
             let fwd = if t.kind_flag() { "union" } else { "struct" };
             write!(out, " fwd_kind={fwd}")?;
         }
-        Kind::Func => write!(
-            out,
-            " type_id={} linkage={}",
-            t.type_id(),
-            linkage(t.linkage())
-        )?,
+        Kind::Func | Kind::Var => {
+            // bpftool writes a comma after a VAR's type id only.
+            let sep = if t.kind() == Kind::Var { "," } else { "" };
+            let (id, link) = (t.type_id(), linkage(t.linkage()));
+            write!(out, " type_id={id}{sep} linkage={link}")?
+        }
         Kind::FuncProto => {
             write!(out, " ret_type_id={} vlen={}", t.type_id(), t.vlen())?;
             for (i, p) in t.params().enumerate() {
@@ -136,12 +136,6 @@ fn write_type(out: &mut String, btf: &Btf<'_>, t: &Ty<'_>) -> std::fmt::Result {
                 write!(out, "\n\t'{n}' type_id={}", p.type_id)?;
             }
         }
-        Kind::Var => write!(
-            out,
-            " type_id={}, linkage={}",
-            t.type_id(),
-            linkage(t.linkage())
-        )?,
         Kind::Datasec => {
             write!(out, " size={} vlen={}", t.size(), t.vlen())?;
             for v in t.datasec_vars() {

@@ -88,32 +88,8 @@ pub struct VariableMeta {
 /// The version written as `eunomia_version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// `obj_name`: the object's file name without `.o`, non-identifier characters made `_`.
-pub fn obj_name(object_file_name: &str) -> String {
-    let base = object_file_name
-        .strip_suffix(".o")
-        .unwrap_or(object_file_name);
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 pub use crate::elf::object::internal_map_name;
-
-/// The skeleton identifier of an internal map: `.rodata.str1.1` -> `rodata_str1_1`.
-pub fn internal_map_ident(section: &str) -> String {
-    section
-        .trim_start_matches('.')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
-}
+pub use crate::model::skeleton::obj_name_from_path as obj_name;
 
 /// Keys the package itself sets; doc tags with these names would clash and are dropped.
 const MAP_KEYS: &[&str] = &["name", "ident", "mmaped", "description"];
@@ -222,7 +198,7 @@ pub fn build_meta(
     for d in obj.datasecs.iter().filter(|d| d.size > 0) {
         maps.push(MapMeta {
             name: internal_map_name(obj_name, &d.name),
-            ident: internal_map_ident(&d.name),
+            ident: crate::model::skeleton::datasec_ident(obj_name, &d.name),
             mmaped: Some(true),
             description: None,
             extra: Map::new(),
@@ -342,7 +318,14 @@ mod tests {
 
     #[test]
     fn idents_and_object_names() {
-        assert_eq!(internal_map_ident(".rodata.str1.1"), "rodata_str1_1");
+        let ident = crate::model::skeleton::datasec_ident;
+        assert_eq!(ident("x_bpf", ".rodata.str1.1"), "rodata_str1_1");
+        assert_eq!(ident("bootstrap_bpf", ".rodata"), "rodata");
+        // A long custom section keeps its whole name (its map name is cut to 15 chars).
+        assert_eq!(
+            ident("x", ".data.a_rather_long_name"),
+            "data_a_rather_long_name"
+        );
         assert_eq!(obj_name("bootstrap.bpf.o"), "bootstrap_bpf");
         assert_eq!(obj_name("my-prog.bpf.o"), "my_prog_bpf");
     }

@@ -91,8 +91,9 @@ pub struct Var {
     pub size: u64,
 }
 
-/// The default object name for a file, as bpftool derives it: the basename without `.o`,
-/// with characters that cannot appear in an identifier replaced by `_`.
+/// The object name for a file, as bpftool derives it (and so package.json's `obj_name` and
+/// the name the runner opens a bare object under): the basename without `.o`, with
+/// characters that cannot appear in an identifier replaced by `_`.
 pub fn obj_name_from_path(path: &str) -> String {
     let base = path.rsplit('/').next().unwrap_or(path);
     let base = base.strip_suffix(".o").unwrap_or(base);
@@ -120,6 +121,23 @@ fn is_ident(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The name a skeleton opens a data section's internal map by: libbpf's name for it, except
+/// that libbpf finds a map named with a leading dot by its full section name (the truncated
+/// kernel name of a long custom section would not be found).
+fn datasec_map_name(obj_name: &str, section: &str) -> String {
+    if is_custom_section(section) {
+        section.to_string()
+    } else {
+        internal_map_name(obj_name, section)
+    }
+}
+
+/// The skeleton's member name for the internal map of `section` (`.rodata` → `rodata`,
+/// `.data.foo` → `data_foo`), also package.json's `ident`.
+pub fn datasec_ident(obj_name: &str, section: &str) -> String {
+    internal_map_ident(&datasec_map_name(obj_name, section))
 }
 
 /// bpftool's member name for an internal map: the map name from its standard section
@@ -150,13 +168,7 @@ impl Skeleton {
             .collect();
         let mut datasecs = Vec::new();
         for ds in &obj.datasecs {
-            // libbpf finds a map named with a leading dot by its full section name; the
-            // truncated kernel name of a long custom section would not be found.
-            let map_name = if is_custom_section(&ds.name) {
-                ds.name.clone()
-            } else {
-                internal_map_name(name, &ds.name)
-            };
+            let map_name = datasec_map_name(name, &ds.name);
             let ident = internal_map_ident(&map_name);
             let mut vars = Vec::new();
             let mut prev_end = 0u64;

@@ -10,20 +10,13 @@ use oci_client::{Reference, RegistryOperation};
 use serde_json::{Map, Value};
 
 use super::reference::{auth_key, auth_key_candidates};
-use super::{block_on, chain, Error, Transport};
+use super::{block_on, chain, Env, Error, Transport};
 
 /// The config file to read and write.
-pub fn config_path() -> Result<PathBuf, Error> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if let Some(d) = env("DOCKER_CONFIG") {
-        return Ok(PathBuf::from(d).join("config.json"));
-    }
-    match env("HOME") {
-        Some(h) => Ok(PathBuf::from(h).join(".docker").join("config.json")),
-        None => Err(Error::Usage(
-            "neither DOCKER_CONFIG nor HOME is set: nowhere to keep credentials".into(),
-        )),
-    }
+pub fn config_path(env: &Env) -> Result<PathBuf, Error> {
+    env.docker_config.clone().ok_or_else(|| {
+        Error::Usage("neither DOCKER_CONFIG nor HOME is set: nowhere to keep credentials".into())
+    })
 }
 
 fn read_config(path: &Path) -> Result<Map<String, Value>, Error> {
@@ -59,8 +52,8 @@ fn write_config(path: &Path, cfg: Map<String, Value>) -> Result<(), Error> {
 }
 
 /// The credentials stored for `registry`, if any.
-pub fn lookup(registry: &str) -> Result<Option<(String, String)>, Error> {
-    let path = config_path()?;
+pub fn lookup(env: &Env, registry: &str) -> Result<Option<(String, String)>, Error> {
+    let path = config_path(env)?;
     let cfg = read_config(&path)?;
     let Some(auths) = cfg.get("auths").and_then(Value::as_object) else {
         return Ok(None);
@@ -97,15 +90,24 @@ fn decode_entry(entry: &Map<String, Value>) -> Option<(String, String)> {
 }
 
 /// The authentication to use for `reference`: stored credentials, else anonymous.
-pub fn for_reference(reference: &Reference) -> Result<RegistryAuth, Error> {
-    Ok(match lookup(reference.registry())? {
+pub fn for_reference(env: &Env, reference: &Reference) -> Result<RegistryAuth, Error> {
+    if env.docker_config.is_none() {
+        return Ok(RegistryAuth::Anonymous);
+    }
+    Ok(match lookup(env, reference.registry())? {
         Some((u, p)) => RegistryAuth::Basic(u, p),
         None => RegistryAuth::Anonymous,
     })
 }
 
 /// Checks `user`/`password` against `registry` and stores them only when it accepts them.
-pub fn login(registry: &str, user: &str, password: &str, t: &Transport) -> Result<(), Error> {
+pub fn login(
+    env: &Env,
+    registry: &str,
+    user: &str,
+    password: &str,
+    t: &Transport,
+) -> Result<(), Error> {
     if user.is_empty() || password.is_empty() {
         return Err(Error::Usage(
             "user name and password must not be empty".into(),
@@ -114,8 +116,8 @@ pub fn login(registry: &str, user: &str, password: &str, t: &Transport) -> Resul
     if user.contains(':') {
         return Err(Error::Usage("a user name cannot contain ':'".into()));
     }
+    let path = config_path(env)?;
     check(registry, user, password, t)?;
-    let path = config_path()?;
     let mut cfg = read_config(&path)?;
     let auths = cfg
         .entry("auths")
@@ -136,8 +138,8 @@ pub fn login(registry: &str, user: &str, password: &str, t: &Transport) -> Resul
 }
 
 /// Removes the stored credentials of `registry`; returns whether there were any.
-pub fn logout(registry: &str) -> Result<bool, Error> {
-    let path = config_path()?;
+pub fn logout(env: &Env, registry: &str) -> Result<bool, Error> {
+    let path = config_path(env)?;
     let mut cfg = read_config(&path)?;
     let mut removed = false;
     if let Some(m) = cfg.get_mut("auths").and_then(Value::as_object_mut) {

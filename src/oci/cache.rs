@@ -9,11 +9,6 @@ use sha2::{Digest, Sha256};
 
 use super::Error;
 
-/// `$XDG_CACHE_HOME/ecc/oci`, else `~/.cache/ecc/oci`.
-pub fn default_root() -> Option<PathBuf> {
-    crate::build::vmlinux::cache_root().map(|c| c.join("oci"))
-}
-
 /// The hex of a `sha256:` digest, checked to be exactly that (it becomes a path component).
 pub fn sha256_hex(digest: &str) -> Option<&str> {
     let hex = digest.strip_prefix("sha256:")?;

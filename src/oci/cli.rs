@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 
 use super::transfer::{self, Limits};
-use super::{auth, cache, reference, Error, Transport, DEFAULT_MAX_BLOB_BYTES};
+use super::{auth, reference, Env, Error, Transport, DEFAULT_MAX_BLOB_BYTES};
 
 /// How to reach the registry; shared by every registry command and `ecc run`.
 #[derive(Args, Debug, Clone, Default)]
@@ -109,15 +109,15 @@ fn finish(cmd: &str, r: Result<(), Error>) -> i32 {
     }
 }
 
-pub fn main_login(args: Vec<OsString>) -> i32 {
+pub fn main_login(args: Vec<OsString>, env: &Env) -> i32 {
     let a: LoginArgs = match parse("ecc login", args) {
         Ok(a) => a,
         Err(code) => return code,
     };
-    finish("login", login(&a))
+    finish("login", login(&a, env))
 }
 
-fn login(a: &LoginArgs) -> Result<(), Error> {
+fn login(a: &LoginArgs, env: &Env) -> Result<(), Error> {
     if !a.password_stdin {
         return Err(Error::Usage(
             "give the password on standard input with --password-stdin (never on the command line)"
@@ -130,16 +130,22 @@ fn login(a: &LoginArgs) -> Result<(), Error> {
         .read_to_string(&mut password)
         .map_err(|e| Error::io("standard input", e))?;
     let password = password.trim_end_matches(['\n', '\r']);
-    auth::login(&registry, &a.username, password, &a.transport.transport())?;
+    auth::login(
+        env,
+        &registry,
+        &a.username,
+        password,
+        &a.transport.transport(),
+    )?;
     eprintln!(
         "ecc login: logged in to {registry} as {} (stored in {})",
         a.username,
-        auth::config_path()?.display()
+        auth::config_path(env)?.display()
     );
     Ok(())
 }
 
-pub fn main_logout(args: Vec<OsString>) -> i32 {
+pub fn main_logout(args: Vec<OsString>, env: &Env) -> i32 {
     let a: LogoutArgs = match parse("ecc logout", args) {
         Ok(a) => a,
         Err(code) => return code,
@@ -147,7 +153,7 @@ pub fn main_logout(args: Vec<OsString>) -> i32 {
     finish(
         "logout",
         reference::registry_of(&a.registry).and_then(|registry| {
-            if auth::logout(&registry)? {
+            if auth::logout(env, &registry)? {
                 eprintln!("ecc logout: removed the credentials of {registry}");
             } else {
                 eprintln!("ecc logout: not logged in to {registry}");
@@ -157,28 +163,28 @@ pub fn main_logout(args: Vec<OsString>) -> i32 {
     )
 }
 
-pub fn main_push(args: Vec<OsString>) -> i32 {
+pub fn main_push(args: Vec<OsString>, env: &Env) -> i32 {
     let a: PushArgs = match parse("ecc push", args) {
         Ok(a) => a,
         Err(code) => return code,
     };
     finish(
         "push",
-        transfer::push(&a.file, &a.reference, &a.transport.transport()).map(|digest| {
+        transfer::push(env, &a.file, &a.reference, &a.transport.transport()).map(|digest| {
             println!("{}@{digest}", a.reference);
         }),
     )
 }
 
-pub fn main_pull(args: Vec<OsString>) -> i32 {
+pub fn main_pull(args: Vec<OsString>, env: &Env) -> i32 {
     let a: PullArgs = match parse("ecc pull", args) {
         Ok(a) => a,
         Err(code) => return code,
     };
-    finish("pull", pull(&a))
+    finish("pull", pull(&a, env))
 }
 
-fn pull(a: &PullArgs) -> Result<(), Error> {
+fn pull(a: &PullArgs, env: &Env) -> Result<(), Error> {
     let dir = a.output.clone().unwrap_or_else(|| PathBuf::from("."));
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -186,13 +192,7 @@ fn pull(a: &PullArgs) -> Result<(), Error> {
     let limits = Limits {
         max_blob: a.max_size,
     };
-    let root = cache::default_root();
-    let p = transfer::pull(
-        &a.reference,
-        &a.transport.transport(),
-        &limits,
-        root.as_deref(),
-    )?;
+    let p = transfer::pull(env, &a.reference, &a.transport.transport(), &limits)?;
     let out = dir.join(&p.name);
     crate::util::fs::write_atomic(&out, &p.bytes).map_err(|e| Error::io(&out, e))?;
     println!("{}", out.display());
@@ -201,19 +201,19 @@ fn pull(a: &PullArgs) -> Result<(), Error> {
 
 /// `ecc run`'s input: a local path as it is, or a reference pulled into the cache (once per
 /// digest) and run from there.
-pub fn resolve_run_input(input: &Path, t: &TransportArgs) -> Result<PathBuf, Error> {
+pub fn resolve_run_input(input: &Path, t: &TransportArgs, env: &Env) -> Result<PathBuf, Error> {
     let Some(arg) = input.to_str().filter(|s| reference::is_remote(s)) else {
         return Ok(input.to_path_buf());
     };
-    let root = cache::default_root().ok_or_else(|| {
-        Error::Usage(format!(
+    if env.cache.is_none() {
+        return Err(Error::Usage(format!(
             "{arg}: no cache directory to pull into (set HOME or XDG_CACHE_HOME)"
-        ))
-    })?;
+        )));
+    }
     let limits = Limits {
         max_blob: DEFAULT_MAX_BLOB_BYTES,
     };
-    let p = transfer::pull(arg, &t.transport(), &limits, Some(&root))?;
+    let p = transfer::pull(env, arg, &t.transport(), &limits)?;
     let how = if p.downloaded { "pulled" } else { "cached" };
     eprintln!("ecc run: {arg}: {how} {} ({})", p.name, p.digest);
     p.cached

@@ -206,6 +206,16 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
+/// Where the user's registry state lives. The binary fills it in from the environment
+/// (`$DOCKER_CONFIG`, `$HOME`, `$XDG_CACHE_HOME`); the library reads no environment.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// docker's `config.json` (credentials), read and written.
+    pub docker_config: Option<PathBuf>,
+    /// The pull cache's root (`…/ecc/oci`); without one, `ecc run REF` cannot run.
+    pub cache: Option<PathBuf>,
+}
+
 /// How to reach registries: HTTPS with the system roots (plus `ca_file`), or plain HTTP
 /// when the user says so. Never both silently.
 #[derive(Debug, Clone, Default)]

@@ -14,7 +14,7 @@ use oci_client::manifest::{
 };
 use oci_client::Reference;
 
-use super::{auth, cache, reference, Error, Transport};
+use super::{auth, cache, reference, Env, Error, Transport};
 use super::{
     MAX_MANIFEST_BYTES, PACKAGE_CONFIG_MEDIA_TYPE, PACKAGE_LAYER_MEDIA_TYPE, PROGRAM_ANNOTATION,
     TITLE_ANNOTATION, VERSION_ANNOTATION, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
@@ -137,7 +137,7 @@ fn manifest_for(a: &Artifact, layer: &ImageLayer, config: &Config) -> OciImageMa
 }
 
 /// Pushes `file` as `reference`; returns the manifest's digest.
-pub fn push(file: &Path, reference: &str, t: &Transport) -> Result<String, Error> {
+pub fn push(env: &Env, file: &Path, reference: &str, t: &Transport) -> Result<String, Error> {
     let r = reference::parse(reference)?;
     if r.digest().is_some() {
         return Err(Error::Usage(format!(
@@ -159,7 +159,7 @@ pub fn push(file: &Path, reference: &str, t: &Transport) -> Result<String, Error
     let body =
         serde_json::to_vec(&manifest).map_err(|e| Error::io(file, std::io::Error::other(e)))?;
     let digest = cache::sha256_digest(&body);
-    let auth = auth::for_reference(&r)?;
+    let auth = auth::for_reference(env, &r)?;
     let client = t.client()?;
     let registry_err = |e| Error::registry(&r, e);
     super::block_on(async {
@@ -203,15 +203,11 @@ pub struct Limits {
 }
 
 /// Fetches the artifact `reference` names: the manifest from the registry every time (a
-/// tag may move), the file from `cache` when its digest is there.
-pub fn pull(
-    reference: &str,
-    t: &Transport,
-    limits: &Limits,
-    cache_root: Option<&Path>,
-) -> Result<Pulled, Error> {
+/// tag may move), the file from the cache when its digest is there.
+pub fn pull(env: &Env, reference: &str, t: &Transport, limits: &Limits) -> Result<Pulled, Error> {
     let r = reference::parse(reference)?;
-    let auth = auth::for_reference(&r)?;
+    let auth = auth::for_reference(env, &r)?;
+    let cache_root = env.cache.as_deref();
     let client = t.client()?;
     super::block_on(async {
         let accepted = [

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use super::attach::{ifindex_of, Target};
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
 use super::verify::{verify, Report};
@@ -50,6 +51,19 @@ struct RunArgs {
     /// Kernel BTF to relocate against (default: /sys/kernel/btf/vmlinux)
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// Interface for XDP, tc and socket programs, over the package's @ifindex/@tchook (default: 1, lo)
+    #[arg(long, value_name = "N", conflicts_with = "ifname")]
+    ifindex: Option<u32>,
+    /// Interface by name, as --ifindex
+    #[arg(long, value_name = "NAME")]
+    ifname: Option<String>,
+    /// Cgroup for cgroup and sockops programs (default: the cgroup v2 root)
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<PathBuf>,
+    /// Print the counters (.bss) and hash/array maps when the run ends (always done when the
+    /// program has no output map)
+    #[arg(long)]
+    dump_at_exit: bool,
     #[cfg(feature = "oci")]
     #[command(flatten)]
     registry: crate::oci::cli::TransportArgs,
@@ -107,6 +121,17 @@ fn print_report(r: &Report, json: bool) {
     }
 }
 
+/// Whether runner option `--name` (as typed) takes a separate value.
+fn takes_value(arg: &str) -> bool {
+    use clap::CommandFactory;
+    let Some(long) = arg.strip_prefix("--").filter(|l| !l.contains('=')) else {
+        return false;
+    };
+    RunArgs::command()
+        .get_arguments()
+        .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
+}
+
 /// Where the runner's own arguments end: at the first word that is not an option or the
 /// value of one (the package path). Everything after it belongs to the program.
 fn split_run_args(args: &[OsString]) -> usize {
@@ -116,7 +141,7 @@ fn split_run_args(args: &[OsString]) -> usize {
         if a == "--" {
             return (i + 1).min(args.len() - 1);
         }
-        if a == "--duration" || a == "--btf" || a == "--ca-file" {
+        if takes_value(&a) {
             i += 2;
             continue;
         }
@@ -134,6 +159,9 @@ fn split_run_args(args: &[OsString]) -> usize {
 pub struct Host<'a> {
     pub stop: &'a AtomicBool,
     pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+    /// Credentials and the pull cache, for `ecc run REF`.
+    #[cfg(feature = "oci")]
+    pub registry: &'a crate::oci::Env,
 }
 
 pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
@@ -178,11 +206,10 @@ fn run_main(
     program: &[String],
     host: Host<'_>,
 ) -> Result<i32, Error> {
-    let path = local_input(&a)?;
+    let path = local_input(&a, host)?;
     let input = read_file(&path)?;
     let assigns = {
-        let model =
-            Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+        let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
         let specs = options::specs(&model, input.meta.as_ref())
             .map_err(|m| Error::input(&input.path, m))?;
         let usage = format!("ecc run {}", input.path.display());
@@ -192,11 +219,20 @@ fn run_main(
             Err(ParseError::Value(m)) => return Err(Error::Usage(m)),
         }
     };
+    let ifindex = match &a.ifname {
+        Some(n) => Some(ifindex_of(n).map_err(Error::Usage)?),
+        None => a.ifindex,
+    };
     let opts = RunOpts {
         json: a.json,
         duration,
         btf: a.btf,
         mount_tracefs: host.mount_tracefs,
+        target: Target {
+            ifindex,
+            cgroup: a.cgroup,
+        },
+        dump_at_exit: a.dump_at_exit,
     };
     run(&input, &opts, &assigns, host.stop)?;
     Ok(0)
@@ -204,12 +240,15 @@ fn run_main(
 
 /// The file `ecc run` runs: the path given, or what a registry reference names, pulled
 /// into the cache.
-fn local_input(a: &RunArgs) -> Result<PathBuf, Error> {
+fn local_input(a: &RunArgs, host: Host<'_>) -> Result<PathBuf, Error> {
     #[cfg(feature = "oci")]
-    return crate::oci::cli::resolve_run_input(&a.input, &a.registry)
+    return crate::oci::cli::resolve_run_input(&a.input, &a.registry, host.registry)
         .map_err(|e| Error::Usage(e.to_string()));
     #[cfg(not(feature = "oci"))]
-    Ok(a.input.clone())
+    {
+        let _ = host;
+        Ok(a.input.clone())
+    }
 }
 
 /// Chooses how to run a local file by its type: Wasm apps need the Wasm host, which this
@@ -254,9 +293,13 @@ mod tests {
         assert_eq!(main_verify(os(&[])), 1);
         assert_eq!(main_verify(os(&["--help"])), 0);
         let stop = AtomicBool::new(false);
+        #[cfg(feature = "oci")]
+        let registry = crate::oci::Env::default();
         let host = Host {
             stop: &stop,
             mount_tracefs: None,
+            #[cfg(feature = "oci")]
+            registry: &registry,
         };
         assert_eq!(main_run(os(&["-h"]), host), 0);
         assert_eq!(main_run(os(&["--duration", "-1", "x.json"]), host), 1);

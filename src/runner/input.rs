@@ -76,6 +76,9 @@ pub struct ProgMeta {
     pub attach: Option<String>,
     #[serde(default = "yes")]
     pub link: bool,
+    /// Doc tags such as `@ifindex`, `@xdpopts`, `@tchook`, `@tcopts`, `@flags`.
+    #[serde(flatten)]
+    pub tags: serde_json::Map<String, serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -141,7 +144,10 @@ pub struct Input {
 
 /// Reads a package.json or a BPF object, telling them apart by the ELF magic.
 pub fn read_input(path: &Path) -> Result<Input, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     if is_elf(&bytes) {
         return Ok(Input {
             path: path.to_path_buf(),
@@ -150,15 +156,9 @@ pub fn read_input(path: &Path) -> Result<Input, Error> {
             meta: None,
         });
     }
-    let pkg: Package = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::input(
-            path,
-            format!(
-                "not a BPF object or a package.json (line {}, column {}: {e})",
-                e.line(),
-                e.column()
-            ),
-        )
+    let pkg: Package = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        path: path.display().to_string(),
+        source,
     })?;
     let elf = unpack_object(&pkg).map_err(|msg| Error::input(path, msg))?;
     Ok(Input {
@@ -200,17 +200,11 @@ pub fn unpack_object(pkg: &Package) -> Result<Vec<u8>, String> {
     Ok(elf)
 }
 
-/// The name libbpf gives an object opened from a file: the basename without `.o`, with
-/// characters that are not identifier characters replaced by `_` (`x.bpf.o` → `x_bpf`).
+/// The name an object opened from a file gets: `model::skeleton::obj_name_from_path`
+/// (`x.bpf.o` → `x_bpf`).
 pub fn obj_name_for(path: &Path) -> String {
-    let base = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = base.strip_suffix(".o").unwrap_or(&base);
-    stem.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+    let base = path.file_name().unwrap_or_default().to_string_lossy();
+    crate::model::skeleton::obj_name_from_path(&base)
 }
 
 pub use crate::elf::object::internal_map_name;

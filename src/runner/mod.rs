@@ -4,9 +4,11 @@
 //! Pure parts (decoding samples, histograms, verifier-log reading, option parsing) are kept
 //! apart from the parts that talk to libbpf (`verify`, `run`).
 
+pub mod attach;
 mod capture;
 pub mod cli;
 pub mod decode;
+pub mod dump;
 pub mod hist;
 pub mod input;
 pub mod options;
@@ -26,6 +28,24 @@ pub use input::{read_input, Input};
 pub enum Error {
     #[error("{path}: {msg}")]
     Input { path: String, msg: String },
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a BPF object or a package.json (line {}, column {}: {source})", .source.line(), .source.column())]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Object {
+        path: String,
+        #[source]
+        source: crate::elf::object::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {msg}")]
@@ -40,6 +60,14 @@ impl Error {
         Error::Input {
             path: path.display().to_string(),
             msg: msg.into(),
+        }
+    }
+
+    /// The object in `input` does not parse.
+    pub fn object(path: &Path, source: crate::elf::object::Error) -> Error {
+        Error::Object {
+            path: path.display().to_string(),
+            source,
         }
     }
 

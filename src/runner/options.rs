@@ -38,7 +38,7 @@ pub struct Assign {
 
 /// Variables the runtime hides: ecc's and the original ecc's helpers that force export
 /// structs into BTF.
-fn hidden(name: &str) -> bool {
+pub fn hidden(name: &str) -> bool {
     name.starts_with("__eunomia_dummy") || name.starts_with("__ecc")
 }
 

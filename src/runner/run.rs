@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use libbpf_rs::{MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder};
 
+use super::attach::{self, Plan, Target};
 use super::capture::Capture;
 use super::decode::{column_names, decode, hex, Table};
-use super::input::{internal_map_name, Meta, SampleMeta};
+use super::input::{internal_map_name, Meta, ProgMeta, SampleMeta};
 use super::options::Assign;
 use super::verify::{rejection, ProgResult, Report};
-use super::{open, prog_type_name, sys, vlog, Error, Input};
+use super::{dump, open, prog_type_name, sys, vlog, Error, Input};
 use crate::btf::{Btf, Kind};
 use crate::elf::object::Object;
 
@@ -32,6 +33,10 @@ pub struct RunOpts {
     /// Called when a program needs tracefs and it is not mounted. Mounting is a process-wide
     /// side effect, so the library leaves it to the binary.
     pub mount_tracefs: Option<fn() -> std::io::Result<()>>,
+    /// Interface and cgroup overrides for XDP, tc, socket and cgroup programs.
+    pub target: Target,
+    /// Print the counters and maps when the run ends, even with an output map.
+    pub dump_at_exit: bool,
 }
 
 /// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
@@ -210,7 +215,7 @@ pub fn run(
     assigns: &[Assign],
     stop: &AtomicBool,
 ) -> Result<(), Error> {
-    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
     let export =
         choose_export(&model, input.meta.as_ref()).map_err(|m| Error::input(&input.path, m))?;
     let mut obj = open(input, opts.btf.as_deref())?;
@@ -244,16 +249,25 @@ pub fn run(
         dst.copy_from_slice(&a.bytes);
     }
 
-    let progs: Vec<(String, String, String)> = obj
-        .progs()
-        .map(|p| {
-            (
-                p.name().to_string_lossy().into_owned(),
-                prog_type_name(p.prog_type()),
-                p.section().to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
+    // Attach plans come from the program types and doc tags, so a bad tag fails before load.
+    let mut progs = Vec::new();
+    for p in obj.progs() {
+        let name = p.name().to_string_lossy().into_owned();
+        let tags = prog_meta(input.meta.as_ref(), &name).map(|m| &m.tags);
+        let plan = attach::plan(
+            p.prog_type(),
+            tags.unwrap_or(&serde_json::Map::new()),
+            &opts.target,
+        )
+        .map_err(|m| Error::input(&input.path, format!("program '{name}': {m}")))?;
+        progs.push(Prog {
+            prog_type: prog_type_name(p.prog_type()),
+            section: p.section().to_string_lossy().into_owned(),
+            attach: listed_for_attach(input.meta.as_ref(), &name),
+            name,
+            plan,
+        });
+    }
     let cap = Capture::start();
     let loaded = obj.load();
     let captured = cap.take();
@@ -263,11 +277,9 @@ pub fn run(
         Err(e) => return Err(load_error(input, &model, &progs, &e, &captured)),
     };
 
-    let to_attach: Vec<&(String, String, String)> = progs
-        .iter()
-        .filter(|(name, _, _)| listed_for_attach(input.meta.as_ref(), name))
-        .collect();
-    if to_attach.iter().any(|(_, _, sec)| needs_tracefs(sec)) && !sys::tracefs_mounted() {
+    let to_attach: Vec<&Prog> = progs.iter().filter(|p| p.attach).collect();
+    let tracing = |p: &&Prog| p.plan == Plan::Auto && needs_tracefs(&p.section);
+    if to_attach.iter().any(tracing) && !sys::tracefs_mounted() {
         let mounted = match opts.mount_tracefs {
             Some(mount) => mount().map_err(|e| e.to_string()),
             None => Err("nothing mounts it".into()),
@@ -277,18 +289,36 @@ pub fn run(
             msg: format!("{e}; tracepoints cannot attach without it"),
         })?;
     }
-    let mut links = Vec::new();
-    for (name, _, sec) in to_attach {
+    // Declared before the links' users, dropped (detaching everything) on every way out.
+    let mut links: Vec<attach::Attachment> = Vec::new();
+    for p in to_attach {
         let prog = obj
             .progs_mut()
-            .find(|p| p.name().to_string_lossy() == name.as_str())
-            .ok_or_else(|| Error::input(&input.path, format!("program '{name}' vanished")))?;
+            .find(|x| x.name().to_string_lossy() == p.name.as_str())
+            .ok_or_else(|| Error::input(&input.path, format!("program '{}' vanished", p.name)))?;
         let cap = Capture::start();
-        let link = prog.attach();
+        let link = attach::attach(&prog, &p.plan);
         let msgs = vlog::libbpf_messages(&cap.take());
         drop(cap);
-        links
-            .push(link.map_err(|e| Error::libbpf(format!("attaching {name} ({sec})"), &e, &msgs))?);
+        let link = link.map_err(|e| {
+            let mut msg = e;
+            if let Some(w) = msgs.iter().rev().find(|w| !msg.contains(w.as_str())) {
+                msg.push_str(&format!(" (libbpf: {w})"));
+            }
+            Error::Libbpf {
+                what: format!(
+                    "attaching {} ({}, {})",
+                    p.name,
+                    p.section,
+                    p.plan.describe()
+                ),
+                msg,
+            }
+        })?;
+        if p.plan != Plan::Auto {
+            eprintln!("ecc run: {}: {}", p.name, p.plan.describe());
+        }
+        links.push(link);
     }
 
     let stop = Stop {
@@ -300,7 +330,7 @@ pub fn run(
     let what = match &export {
         Export::Events { map, .. } => format!("printing events from map '{map}'"),
         Export::Sample { map, .. } => format!("sampling map '{map}'"),
-        Export::Nothing => "no map to print".into(),
+        Export::Nothing => "printing the counters and maps at exit".into(),
     };
     eprintln!(
         "ecc run: {}: attached {} program(s), {what}; Ctrl-C to stop",
@@ -334,9 +364,42 @@ pub fn run(
             Ok(())
         }
     };
-    // Dropping the links detaches the programs.
+    // Detach first, so the dump is one consistent state (maps live as long as `obj`).
     drop(links);
-    result
+    let dumped = if result.is_ok() && (opts.dump_at_exit || export == Export::Nothing) {
+        dump::snapshot(&obj, &model, &input.obj_name)
+            .map(|snap| {
+                let text = if opts.json {
+                    snap.to_json()
+                } else {
+                    snap.to_text()
+                };
+                if !text.is_empty() {
+                    stop.print(text.trim_end_matches('\n'));
+                }
+            })
+            .map_err(|msg| Error::Libbpf {
+                what: "reading the maps at exit".into(),
+                msg,
+            })
+    } else {
+        Ok(())
+    };
+    result.and(dumped)
+}
+
+/// One program of the object and how it is to be attached.
+struct Prog {
+    name: String,
+    prog_type: String,
+    section: String,
+    attach: bool,
+    plan: Plan,
+}
+
+fn prog_meta<'m>(meta: Option<&'m Meta>, name: &str) -> Option<&'m ProgMeta> {
+    meta.and_then(|m| m.bpf_skel.progs.as_ref())
+        .and_then(|ps| ps.iter().find(|p| p.name == name))
 }
 
 /// A package lists the programs to attach (`link: true`); a bare object attaches all.
@@ -365,7 +428,7 @@ fn needs_tracefs(section: &str) -> bool {
 fn load_error(
     input: &Input,
     model: &Object<'_>,
-    progs: &[(String, String, String)],
+    progs: &[Prog],
     e: &libbpf_rs::Error,
     captured: &str,
 ) -> Error {
@@ -374,8 +437,8 @@ fn load_error(
         .map(|l| {
             let prog_type = progs
                 .iter()
-                .find(|p| p.0 == l.prog)
-                .map_or_else(String::new, |p| p.1.clone());
+                .find(|p| p.name == l.prog)
+                .map_or_else(String::new, |p| p.prog_type.clone());
             let r = rejection(model, &l.prog, e, captured);
             ProgResult::new(l.prog.clone(), prog_type, None, Some(r))
         })

@@ -155,7 +155,7 @@ impl Rejection {
 /// Loads the whole object first; when that fails, loads each program on its own (the
 /// others with autoload off), so one rejection does not hide the verdicts on the rest.
 pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
-    let model = Object::parse(&input.elf).map_err(|e| Error::input(&input.path, e.to_string()))?;
+    let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
     let obj = open(input, btf)?;
     let progs: Vec<(String, String)> = obj
         .progs()
