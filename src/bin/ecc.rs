@@ -97,6 +97,7 @@ const SUBCOMMANDS: &[(&str, Subcommand)] = &[
 
 /// Runs a library command line (which prints its own errors) on the arguments after the
 /// subcommand word, and exits with its status.
+#[cfg(feature = "loader")]
 fn lib_main(main: fn(Vec<OsString>) -> i32, args: Vec<OsString>) -> Result<()> {
     std::process::exit(main(args[1..].to_vec()))
 }

@@ -186,13 +186,14 @@ pub fn main_pull(args: Vec<OsString>, env: &Env) -> i32 {
 
 fn pull(a: &PullArgs, env: &Env) -> Result<(), Error> {
     let dir = a.output.clone().unwrap_or_else(|| PathBuf::from("."));
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    }
     let limits = Limits {
         max_blob: a.max_size,
     };
     let p = transfer::pull(env, &a.reference, &a.transport.transport(), &limits)?;
+    // Only a verified pull creates the output directory.
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
     let out = dir.join(&p.name);
     crate::util::fs::write_atomic(&out, &p.bytes).map_err(|e| Error::io(&out, e))?;
     println!("{}", out.display());
