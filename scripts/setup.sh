@@ -4,7 +4,7 @@ set -euo pipefail
 
 pkgs=(make clang llvm lld libbpf-dev libelf-dev zlib1g-dev pkg-config wasi-libc
       libclang-rt-14-dev-wasm32 libclang1-14 bpftool hyperfine iproute2 prometheus
-      liblzma-dev)
+      liblzma-dev libssl-dev openssl docker-registry apache2-utils skopeo)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

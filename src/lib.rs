@@ -28,6 +28,8 @@ pub mod emit;
 pub mod init;
 pub mod layout;
 pub mod model;
+#[cfg(feature = "oci")]
+pub mod oci;
 mod parse_error;
 #[cfg(feature = "loader")]
 pub mod runner;

@@ -114,6 +114,30 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run,
         command: run_command,
     },
+    #[cfg(feature = "oci")]
+    Subcommand {
+        name: "login",
+        run: |a| oci_main(ecc::oci::cli::main_login, a),
+        command: ecc::oci::cli::login_command,
+    },
+    #[cfg(feature = "oci")]
+    Subcommand {
+        name: "logout",
+        run: |a| oci_main(ecc::oci::cli::main_logout, a),
+        command: ecc::oci::cli::logout_command,
+    },
+    #[cfg(feature = "oci")]
+    Subcommand {
+        name: "push",
+        run: |a| oci_main(ecc::oci::cli::main_push, a),
+        command: ecc::oci::cli::push_command,
+    },
+    #[cfg(feature = "oci")]
+    Subcommand {
+        name: "pull",
+        run: |a| oci_main(ecc::oci::cli::main_pull, a),
+        command: ecc::oci::cli::pull_command,
+    },
     Subcommand {
         name: "build-wasm",
         run: build_wasm,
@@ -194,6 +218,12 @@ fn verify(args: Vec<OsString>) -> Result<()> {
 /// The runner checks the stop flag at least every 100 ms and then detaches.
 #[cfg(feature = "loader")]
 fn run(args: Vec<OsString>) -> Result<()> {
+    // A registry reference is pulled first, before Ctrl-C only sets the stop flag.
+    #[cfg(feature = "oci")]
+    let args = match ecc::oci::cli::resolve_run_args(args, &oci_env(), &run_takes_value) {
+        Ok(args) => args,
+        Err(code) => return exit_status(code),
+    };
     let stop = stop_on_signals()?;
     #[cfg(feature = "wasm")]
     if ecc::runner::wasm::cli::is_wasm_invocation(&args) {
@@ -209,6 +239,41 @@ fn run(args: Vec<OsString>) -> Result<()> {
         mount_tracefs: Some(mount_tracefs),
     };
     exit_status(ecc::runner::cli::main_run(args, host))
+}
+
+/// Whether an option of `ecc run` (the runner's or the Wasm host's) takes a separate value.
+#[cfg(feature = "oci")]
+fn run_takes_value(arg: &str) -> bool {
+    #[cfg(feature = "wasm")]
+    if ecc::runner::wasm::cli::takes_value(arg) {
+        return true;
+    }
+    ecc::runner::cli::takes_value(arg)
+}
+
+/// The registry commands live in the library; they print their own errors.
+#[cfg(feature = "oci")]
+fn oci_main(main: fn(Vec<OsString>, &ecc::oci::Env) -> i32, args: Vec<OsString>) -> Result<()> {
+    exit_status(main(args, &oci_env()))
+}
+
+/// Where registry credentials and pulled files live, from the environment as docker and
+/// the XDG rules say: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; the cache
+/// under the ecc cache (`$XDG_CACHE_HOME/ecc`, else `~/.cache/ecc`) in `oci/`.
+#[cfg(feature = "oci")]
+fn oci_env() -> ecc::oci::Env {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let docker_config = var("DOCKER_CONFIG")
+        .map(|d| d.join("config.json"))
+        .or_else(|| var("HOME").map(|h| h.join(".docker").join("config.json")));
+    ecc::oci::Env {
+        docker_config,
+        cache: ecc::build::vmlinux::cache_root().map(|c| c.join("oci")),
+    }
 }
 
 /// Mounts tracefs at /sys/kernel/tracing; tracepoint attach fails with ENOENT without it.

@@ -80,7 +80,14 @@ struct RunArgs {
     /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
-    /// package.json, a package tar from `ecc --btfgen`, or X.bpf.o
+    /// How to reach the registry when INPUT is a reference; the binary pulls it before
+    /// the run (these options are listed here for help and completions).
+    #[cfg(feature = "oci")]
+    #[command(flatten)]
+    #[allow(dead_code)]
+    registry: crate::oci::cli::TransportArgs,
+    /// package.json, a package tar from `ecc --btfgen`, X.bpf.o, or a registry reference
+    /// (host[:port]/repo[:tag|@sha256:digest])
     input: PathBuf,
 }
 
@@ -141,7 +148,7 @@ fn print_report(r: &Report, json: bool) {
 }
 
 /// Whether runner option `--name` (as typed) takes a separate value.
-fn takes_value(arg: &str) -> bool {
+pub fn takes_value(arg: &str) -> bool {
     use clap::CommandFactory;
     let Some(long) = arg.strip_prefix("--").filter(|l| !l.contains('=')) else {
         return false;

@@ -6,14 +6,29 @@ use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = stage(path, bytes)?;
+    write_atomic_mode(path, bytes, new_file_mode())
+}
+
+/// `write_atomic` for a file only its owner may read (credentials): the file never exists,
+/// not even as a temp file, with wider permissions.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    write_atomic_mode(path, bytes, std::fs::Permissions::from_mode(0o600))
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: std::fs::Permissions) -> std::io::Result<()> {
+    let tmp = stage(path, bytes, mode)?;
     tmp.as_file().sync_all().ok();
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
 /// Writes `bytes` to a temp file in `path`'s directory; dropping it removes the file.
-fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+fn stage(
+    path: &Path,
+    bytes: &[u8],
+    mode: std::fs::Permissions,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -21,7 +36,7 @@ fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> 
     let mut tmp = tempfile::Builder::new()
         .prefix(".ecc-")
         .suffix(".tmp")
-        .permissions(new_file_mode())
+        .permissions(mode)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     Ok(tmp)
@@ -70,7 +85,10 @@ pub fn read_input(path: &Path) -> std::io::Result<Input> {
 pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> Result<(), (PathBuf, std::io::Error)> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        staged.push((stage(path, bytes).map_err(|e| (path.clone(), e))?, path));
+        staged.push((
+            stage(path, bytes, new_file_mode()).map_err(|e| (path.clone(), e))?,
+            path,
+        ));
     }
     // Keep each old file under a temp name (a hard link, so nothing is copied) until all
     // renames are done. Dropping the staged temp files on an early return removes them.

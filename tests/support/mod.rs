@@ -90,13 +90,19 @@ pub struct Running {
 impl Running {
     /// Starts `ecc run ARGS` and waits until it reports that its programs are attached.
     pub fn start(args: &[&str]) -> Running {
-        let mut child = ecc()
+        let child = ecc()
             .arg("run")
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn ecc run");
+        Running::adopt(child)
+    }
+
+    /// Takes over an `ecc run` spawned elsewhere (with piped stdout and stderr) and waits
+    /// until it reports that its programs are attached.
+    pub fn adopt(mut child: Child) -> Running {
         let (tx, rx) = channel();
         let out = child.stdout.take().unwrap();
         std::thread::spawn(move || {

@@ -39,6 +39,11 @@ struct Args {
 const WITH_VALUE: &[&str] = &["--duration", "--dir", "--env", "--btf"];
 
 /// The index of the module (first word that is neither an option nor an option's value).
+/// Whether `arg` is one of the host's options that take a value (`--dir DIR`).
+pub fn takes_value(arg: &str) -> bool {
+    WITH_VALUE.contains(&arg)
+}
+
 fn module_index(args: &[OsString]) -> Option<usize> {
     let mut i = 0;
     while i < args.len() {

@@ -1,0 +1,284 @@
+//! Command lines of `ecc login`, `ecc logout`, `ecc push` and `ecc pull`, and the step of
+//! `ecc run` that turns a reference into a local file. Each `main_*` prints its own errors
+//! and returns the exit status (1 on any failure, 0 for success and `-h`).
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory, Parser};
+
+use crate::cli;
+
+use super::transfer::{self, Limits};
+use super::{auth, reference, Env, Error, Transport, DEFAULT_MAX_BLOB_BYTES};
+
+/// How to reach the registry; shared by every registry command and `ecc run`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TransportArgs {
+    /// Talk plain HTTP instead of HTTPS (only for registries you trust the network to)
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Also trust the CA certificate(s) in FILE (PEM or DER) for HTTPS
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TransportArgs {
+    pub fn transport(&self) -> Transport {
+        Transport {
+            plain_http: self.plain_http,
+            ca_file: self.ca_file.clone(),
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc login",
+    about = "Check credentials against a registry and store them in docker's config.json"
+)]
+struct LoginArgs {
+    /// Registry host[:port] (e.g. ghcr.io, localhost:5000)
+    registry: String,
+    /// User name
+    #[arg(short = 'u', long)]
+    username: String,
+    /// Read the password from standard input
+    #[arg(long)]
+    password_stdin: bool,
+    #[command(flatten)]
+    transport: TransportArgs,
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "ecc logout", about = "Remove a registry's stored credentials")]
+struct LogoutArgs {
+    /// Registry host[:port]
+    registry: String,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc push",
+    about = "Push a package.json or a Wasm app (.wasm) to a registry as one OCI artifact"
+)]
+struct PushArgs {
+    /// package.json or .wasm
+    file: PathBuf,
+    /// host[:port]/repository[:tag]
+    reference: String,
+    #[command(flatten)]
+    transport: TransportArgs,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ecc pull",
+    about = "Pull an artifact pushed by `ecc push` and write it under its original file name"
+)]
+struct PullArgs {
+    /// host[:port]/repository[:tag|@sha256:digest]
+    reference: String,
+    /// Directory to write to (default: the current directory)
+    #[arg(short = 'o', long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Refuse files larger than BYTES
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BLOB_BYTES)]
+    max_size: u64,
+    #[command(flatten)]
+    transport: TransportArgs,
+}
+
+/// The command lines, for help, completions and man pages.
+pub fn login_command() -> clap::Command {
+    LoginArgs::command()
+}
+pub fn logout_command() -> clap::Command {
+    LogoutArgs::command()
+}
+pub fn push_command() -> clap::Command {
+    PushArgs::command()
+}
+pub fn pull_command() -> clap::Command {
+    PullArgs::command()
+}
+
+fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, i32> {
+    T::try_parse_from(std::iter::once(OsString::from(name)).chain(args))
+        .map_err(|e| cli::clap_exit(name, &e))
+}
+
+/// Prints an error in the common style; a usage error exits 2, any other failure 1.
+fn finish(cmd: &str, r: Result<(), Error>) -> i32 {
+    let prog = format!("ecc {cmd}");
+    match r {
+        Ok(()) => cli::EXIT_OK,
+        Err(Error::Usage(m)) => cli::usage_error(&prog, m),
+        Err(e) => {
+            cli::print_error(&prog, e);
+            cli::EXIT_FAILURE
+        }
+    }
+}
+
+pub fn main_login(args: Vec<OsString>, env: &Env) -> i32 {
+    let a: LoginArgs = match parse("ecc login", args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    finish("login", login(&a, env))
+}
+
+fn login(a: &LoginArgs, env: &Env) -> Result<(), Error> {
+    if !a.password_stdin {
+        return Err(Error::Usage(
+            "give the password on standard input with --password-stdin (never on the command line)"
+                .into(),
+        ));
+    }
+    let registry = reference::registry_of(&a.registry)?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| Error::io("standard input", e))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    auth::login(
+        env,
+        &registry,
+        &a.username,
+        password,
+        &a.transport.transport(),
+    )?;
+    eprintln!(
+        "ecc login: logged in to {registry} as {} (stored in {})",
+        a.username,
+        auth::config_path(env)?.display()
+    );
+    Ok(())
+}
+
+pub fn main_logout(args: Vec<OsString>, env: &Env) -> i32 {
+    let a: LogoutArgs = match parse("ecc logout", args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    finish(
+        "logout",
+        reference::registry_of(&a.registry).and_then(|registry| {
+            if auth::logout(env, &registry)? {
+                eprintln!("ecc logout: removed the credentials of {registry}");
+            } else {
+                eprintln!("ecc logout: not logged in to {registry}");
+            }
+            Ok(())
+        }),
+    )
+}
+
+pub fn main_push(args: Vec<OsString>, env: &Env) -> i32 {
+    let a: PushArgs = match parse("ecc push", args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    finish(
+        "push",
+        transfer::push(env, &a.file, &a.reference, &a.transport.transport()).map(|digest| {
+            println!("{}@{digest}", a.reference);
+        }),
+    )
+}
+
+pub fn main_pull(args: Vec<OsString>, env: &Env) -> i32 {
+    let a: PullArgs = match parse("ecc pull", args) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    finish("pull", pull(&a, env))
+}
+
+fn pull(a: &PullArgs, env: &Env) -> Result<(), Error> {
+    let dir = a.output.clone().unwrap_or_else(|| PathBuf::from("."));
+    let limits = Limits {
+        max_blob: a.max_size,
+    };
+    let p = transfer::pull(env, &a.reference, &a.transport.transport(), &limits)?;
+    // Only a verified pull creates the output directory.
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    }
+    let out = dir.join(&p.name);
+    crate::util::fs::write_atomic(&out, &p.bytes).map_err(|e| Error::io(&out, e))?;
+    println!("{}", out.display());
+    Ok(())
+}
+
+/// `ecc run`'s arguments (after `run`) ready for the runner: a registry reference in place
+/// of the file is pulled into the cache (once per digest) and replaced by the cached file's
+/// path, and the transport options, which only the pull uses, are taken out. `takes_value`
+/// says which runner options take a separate value, so values are not taken for the file.
+/// Errors are printed; the `Err` is the exit status.
+pub fn resolve_run_args(
+    args: Vec<OsString>,
+    env: &Env,
+    takes_value: &dyn Fn(&str) -> bool,
+) -> Result<Vec<OsString>, i32> {
+    let mut t = TransportArgs::default();
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = args.into_iter();
+    let mut input = None;
+    while let Some(a) = rest.next() {
+        let s = a.to_string_lossy();
+        if s == "--plain-http" {
+            t.plain_http = true;
+        } else if let Some(v) = s.strip_prefix("--ca-file=") {
+            t.ca_file = Some(PathBuf::from(v));
+        } else if s == "--ca-file" {
+            let Some(v) = rest.next() else {
+                return Err(cli::usage_error("ecc run", "--ca-file needs a FILE"));
+            };
+            t.ca_file = Some(PathBuf::from(v));
+        } else if s == "--" {
+            out.push(a);
+            input = rest.next();
+            break;
+        } else if takes_value(&s) {
+            out.push(a);
+            out.extend(rest.next());
+        } else if !s.starts_with('-') || s == "-" {
+            input = Some(a);
+            break;
+        } else {
+            out.push(a);
+        }
+    }
+    if let Some(input) = input {
+        let path = match resolve_run_input(Path::new(&input), &t, env) {
+            Ok(p) => p.into_os_string(),
+            Err(e) => return Err(finish("run", Err(e))),
+        };
+        out.push(path);
+    }
+    out.extend(rest);
+    Ok(out)
+}
+
+/// `ecc run`'s input: a local path as it is, or a reference pulled into the cache.
+fn resolve_run_input(input: &Path, t: &TransportArgs, env: &Env) -> Result<PathBuf, Error> {
+    let Some(arg) = input.to_str().filter(|s| reference::is_remote(s)) else {
+        return Ok(input.to_path_buf());
+    };
+    if env.cache.is_none() {
+        return Err(Error::Env(format!(
+            "{arg}: no cache directory to pull into (set HOME or XDG_CACHE_HOME)"
+        )));
+    }
+    let limits = Limits {
+        max_blob: DEFAULT_MAX_BLOB_BYTES,
+    };
+    let p = transfer::pull(env, arg, &t.transport(), &limits)?;
+    let how = if p.downloaded { "pulled" } else { "cached" };
+    eprintln!("ecc run: {arg}: {how} {} ({})", p.name, p.digest);
+    p.cached
+        .ok_or_else(|| Error::refused(arg, "the cache did not keep the pulled file"))
+}
