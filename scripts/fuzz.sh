@@ -21,7 +21,10 @@ cd "$root/fuzz"
 # Build every target once (-a: debug assertions, so integer overflow panics instead of
 # wrapping silently), then run the binaries: one build for the whole campaign.
 # FUZZ_NO_BUILD=1 runs the binaries already built (e.g. while the sources are being edited).
-[ "${FUZZ_NO_BUILD:-0}" = 1 ] || cargo fuzz build -a >/dev/null
+# FUZZ_SANITIZER=none builds without AddressSanitizer for throughput: the parsers are safe
+# Rust, and debug assertions stay on, so overflow still panics (default: address).
+sanitizer="${FUZZ_SANITIZER:-address}"
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] || cargo fuzz build -a -s "$sanitizer" >/dev/null
 bin_dir="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 total=0

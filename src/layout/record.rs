@@ -12,7 +12,9 @@ use super::{
 };
 use crate::btf::{Btf, Kind, Member, Ty};
 
-/// Types nest this deep at most (validation rejects deeper BTF, so this is a second guard).
+/// Types nest this deep at most: `depth` counts by-value steps (member, array element,
+/// typedef), which validation bounds by `MAX_NESTING`, so the guards below never fire on
+/// parsed BTF.
 const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 
 /// Builds the item that defines `id` (if any), pushing the ids it uses by value to `deps`.
@@ -132,6 +134,7 @@ type Res<T> = Result<T, String>;
 impl<'a> Cx<'_, 'a, '_> {
     /// A struct/union with explicit padding. Pad names are left empty for `name_pads`.
     fn record(&mut self, t: Ty<'a>, name: Option<Cow<'a, str>>, depth: u32) -> Res<Record<'a>> {
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds by-value nesting");
         if depth > MAX_DEPTH {
             return Err("anonymous types nest too deeply".into());
         }
@@ -295,6 +298,7 @@ impl<'a> Cx<'_, 'a, '_> {
         depth: u32,
         allow_incomplete: bool,
     ) -> Res<(FieldType<'a>, Option<u64>)> {
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds by-value nesting");
         if depth > MAX_DEPTH {
             return Err("types nest too deeply".into());
         }

@@ -34,8 +34,9 @@ pub enum DecodeError {
     Unsupported(String),
 }
 
-/// Nesting bound: BTF validation already rules out loops; this is a second guard.
-const MAX_DEPTH: usize = 64;
+/// `depth` counts by-value steps (array element, member), which BTF validation bounds by
+/// `MAX_NESTING`: the guard never fires on parsed BTF.
+const MAX_DEPTH: usize = crate::btf::MAX_NESTING as usize;
 
 /// Decodes `bytes` as BTF type `type_id`. `bytes` may be longer than the type (ring buffer
 /// samples are padded), but not shorter.
