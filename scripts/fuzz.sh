@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #   targets: btf_parse btf_gen elf_parse strip package decode (default: all)
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them.
+# FUZZ_SANITIZER=none builds without AddressSanitizer (several times the executions per second).
 # Crash inputs land in fuzz/artifacts/TARGET/; copy them to fuzz/regressions/TARGET-NAME so
 # `cargo test` (tests/fuzz_regressions.rs) replays them.
 set -euo pipefail
