@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #   targets: btf_parse btf_gen elf_parse strip package decode (default: all)
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them.
+# FUZZ_SANITIZER=none builds without AddressSanitizer (several times the executions per second).
 # Crash inputs land in fuzz/artifacts/TARGET/; copy them to fuzz/regressions/TARGET-NAME so
 # `cargo test` (tests/fuzz_regressions.rs) replays them.
 set -euo pipefail
@@ -21,7 +22,10 @@ cd "$root/fuzz"
 # Build every target once (-a: debug assertions, so integer overflow panics instead of
 # wrapping silently), then run the binaries: one build for the whole campaign.
 # FUZZ_NO_BUILD=1 runs the binaries already built (e.g. while the sources are being edited).
-[ "${FUZZ_NO_BUILD:-0}" = 1 ] || cargo fuzz build -a >/dev/null
+# FUZZ_SANITIZER=none builds without AddressSanitizer for throughput: the parsers are safe
+# Rust, and debug assertions stay on, so overflow still panics (default: address).
+sanitizer="${FUZZ_SANITIZER:-address}"
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] || cargo fuzz build -a -s "$sanitizer" >/dev/null
 bin_dir="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 total=0

@@ -18,3 +18,9 @@ if cargo tree --no-default-features -e normal,build | grep -Eq 'libbpf|clang'; t
 fi
 bash scripts/build-testdata.sh --check
 INSTA_UPDATE=no cargo test --release 2>&1
+# Again with overflow checks and debug assertions on (the dev profile): the fuzz regressions
+# and the deep-and-huge corpus, where an unchecked overflow or a broken nesting bound
+# panics. Only the loader feature (the package reader and event decoder), so neither
+# wasmtime nor libclang is built a second time.
+INSTA_UPDATE=no cargo test --no-default-features --features loader \
+	--test fuzz_regressions --test hostile_corpus 2>&1

@@ -273,3 +273,153 @@ fn overlapping_datasec_vars_and_wide_structs_do_not_abort() {
         }
     }
 }
+
+/// The chain shapes of the corpus, each step one nesting level: `(name, step)`.
+type Step = fn(&mut Builder, u32, u32) -> u32;
+const SHAPES: &[(&str, Step)] = &[
+    ("arrays", |b, t, _| b.array(t, 1, 1)),
+    ("typedefs", |b, t, i| b.typedef(&format!("t{i}"), t)),
+    ("pointers", |b, t, _| b.ptr(t)),
+    ("consts", |b, t, _| b.const_(t)),
+    ("structs", |b, t, i| {
+        b.struct_(&format!("s{i}"), 8, &[("m", t, 0)])
+    }),
+    ("anon_structs", |b, t, _| b.struct_("", 8, &[("m", t, 0)])),
+    ("anon_ptr_structs", |b, t, i| match i % 2 {
+        0 => b.ptr(t),
+        _ => b.struct_("", 8, &[("p", t, 0)]),
+    }),
+];
+
+/// `int`, then `steps` steps of `step`: the builder and the top type.
+fn deep(step: Step, steps: u32) -> (Builder, u32) {
+    let mut b = Builder::new();
+    let mut t = b.int("int", 4, SIGNED, 0, 32);
+    for i in 0..steps {
+        t = step(&mut b, t, i);
+    }
+    (b, t)
+}
+
+/// Clang accepts `src` (C, or the Wasm header for wasm32), nested as deep as it is.
+#[track_caller]
+fn compiles(src: &[u8], wasm: bool, what: &str) {
+    use std::io::Write as _;
+    let mut cmd = Command::new("clang");
+    cmd.args(["-fsyntax-only", "-fbracket-depth=1024", "-x", "c", "-"]);
+    if wasm {
+        cmd.arg("--target=wasm32");
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("clang (scripts/setup.sh installs it)");
+    child.stdin.take().unwrap().write_all(src).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: clang rejects the output: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A type exactly `MAX_NESTING` deep passes validation and every later stage (no later
+/// limit is lower); one level more is refused at parse with the type id and offset.
+#[test]
+fn max_nesting_is_accepted_end_to_end_and_one_more_is_refused_at_parse() {
+    use ecc::btf::{Btf, MAX_NESTING};
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |what: &str, args: &[&str]| -> Vec<u8> {
+        let out = Command::new(BPFTOOL).args(args).output().unwrap();
+        let what = format!("{what}: wasm-bpftool {}", args.join(" "));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{what}: {err}");
+        assert!(!out.stdout.is_empty(), "{what}: no output");
+        out.stdout
+    };
+    for &(name, step) in SHAPES {
+        // `int` is 1 deep: MAX_NESTING - 1 steps reach MAX_NESTING.
+        let (b, top) = deep(step, MAX_NESTING - 1);
+        let blob = b.build();
+        let btf = Btf::parse(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(u32::from(btf.nesting(top)), MAX_NESTING, "{name}");
+        let raw = dir.path().join(format!("{name}.btf"));
+        std::fs::write(&raw, &blob).unwrap();
+        let f = raw.to_str().unwrap();
+        let c = ok(name, &["btf", "dump", "file", f, "format", "c"]);
+        compiles(&c, false, &format!("{name} format c"));
+        let j = ok(name, &["-j", "btf", "dump", "file", f, "format", "c"]);
+        compiles(&j, true, &format!("{name} -j format c"));
+        #[cfg(feature = "loader")]
+        {
+            let sample = vec![0u8; btf.size_u32(top).unwrap() as usize];
+            ecc::runner::decode::decode(&btf, top, &sample)
+                .unwrap_or_else(|e| panic!("{name}: decode: {e}"));
+        }
+
+        // In an object, a `.data` variable of a type one level less deep is MAX_NESTING deep.
+        let (mut b, top) = deep(step, MAX_NESTING - 2);
+        let size = Btf::parse(&b.build()).unwrap().size_u32(top).unwrap();
+        let v = b.var("v", top, 1);
+        b.datasec(".data", size, &[(v, 0, size)]);
+        let blob = b.build();
+        let btf = Btf::parse(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(u32::from(btf.nesting(v)), MAX_NESTING, "{name}");
+        let obj = dir.path().join(format!("{name}.bpf.o"));
+        std::fs::write(&obj, elf_with(&blob, size as usize, &[("v", 0)])).unwrap();
+        let f = obj.to_str().unwrap();
+        ok(name, &["gen", "skeleton", f]);
+        ok(name, &["-j", "gen", "skeleton", f]);
+        ok(name, &["btf", "dump", "file", f, "format", "c"]);
+
+        // One level more: refused at parse, naming the first type too deep (the chain's top,
+        // in id order) and its record.
+        let (b, top) = deep(step, MAX_NESTING);
+        let err = Btf::parse(&b.build()).err().unwrap().to_string();
+        let want = format!(
+            "byte offset {}: type [{top}] is nested more than {MAX_NESTING} deep",
+            b.rec_pos(top)
+        );
+        assert_eq!(err, want, "{name}");
+    }
+}
+
+/// `format c` orders types along paths that mix both graphs validation bounds (a named
+/// struct by value, then a pointer to an anonymous struct holding the next one), so the
+/// ordering walk is deeper than `MAX_NESTING` on valid BTF: it must still succeed.
+#[test]
+fn format_c_orders_chains_longer_than_max_nesting() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, SIGNED, 0, 32);
+    let links = 3 * ecc::btf::MAX_NESTING;
+    // The top of the chain has the lowest id, so ordering starts there and walks it all:
+    // s{i} { struct { struct s{i+1} n; } *p; }.
+    let first = b.next_id();
+    for i in 0..links {
+        let s = first + 3 * i;
+        b.struct_(&format!("s{i}"), 8, &[("p", s + 1, 0)]);
+        b.ptr(s + 2);
+        b.struct_("", 8, &[("n", s + 3, 0)]);
+    }
+    b.struct_("last", 4, &[("x", int, 0)]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.btf");
+    std::fs::write(&file, b.build()).unwrap();
+    let f = file.to_str().unwrap();
+    let out = Command::new(BPFTOOL)
+        .args(["btf", "dump", "file", f, "format", "c"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each struct is defined after the one it holds by value.
+    let pos = |s: &str| text.find(&format!("struct {s} {{")).unwrap();
+    assert!(pos("last") < pos(&format!("s{}", links - 1)));
+    assert!(pos("s1") < pos("s0"));
+    compiles(&out.stdout, false, "mixed chain format c");
+}

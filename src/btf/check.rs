@@ -43,6 +43,8 @@ pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Facts, Error> 
 }
 
 /// The `vlen` entries of `stride` bytes that follow a record's header.
+// vlen is at most 0xffff and stride at most 12.
+#[allow(clippy::arithmetic_side_effects)]
 fn entries(rec: &[u8], vlen: usize, stride: usize) -> std::slice::ChunksExact<'_, u8> {
     let tail = rec.get(TYPE_HEADER_LEN..TYPE_HEADER_LEN + vlen * stride);
     tail.unwrap_or_default().chunks_exact(stride)
@@ -51,6 +53,8 @@ fn entries(rec: &[u8], vlen: usize, stride: usize) -> std::slice::ChunksExact<'_
 /// Checks each record on its own: string offsets, type ids in range, INT encodings, and
 /// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order; without
 /// one, returns a bit per type id telling whether some record refers to it.
+// Positions are record offsets within the type section (below 2^32) plus a few words, ids are below the type count.
+#[allow(clippy::arithmetic_side_effects)]
 fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
     let count = btf.type_count();
     let mut referenced = vec![0u64; (count as usize).div_ceil(64)];
@@ -252,6 +256,8 @@ const DONE: u8 = 2;
 ///
 /// Ids out of range are skipped here (the record check reports them), so this can run
 /// before or alongside that check.
+// Record offsets and ids come from the index: in range.
+#[allow(clippy::arithmetic_side_effects)]
 fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(Vec<Option<u32>>, Vec<u16>), Error> {
     let n = btf.kinds.len();
     let mut search = Search {
@@ -328,6 +334,8 @@ struct Search<'b, 'a> {
 
 impl Search<'_, '_> {
     /// Searches the Strong graph (`STRONG`) or the Naming one.
+    // Ids on the search are local ids (first_id..type_count): differences index the arrays.
+    #[allow(clippy::arithmetic_side_effects)]
     fn find<const STRONG: bool>(&mut self) -> Result<(), Problem> {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let first = self.btf.first_id;
@@ -392,6 +400,8 @@ impl Search<'_, '_> {
 
     /// Takes child `idx`'s depth into `parent`'s.
     #[inline(always)]
+    // `parent` is a local id at or above first_id.
+    #[allow(clippy::arithmetic_side_effects)]
     fn fold(&mut self, parent: u32, idx: usize) {
         let p = (parent - self.btf.first_id) as usize;
         let d = self.depth[idx].saturating_add(1);
@@ -402,6 +412,8 @@ impl Search<'_, '_> {
 
     /// Marks local type `idx` done once its children are: checks its depth and, in the
     /// Strong graph (where every type its size depends on is a child), computes its size.
+    // `first_id + idx` is a local id; the array size is u32 times u32 in u64.
+    #[allow(clippy::arithmetic_side_effects)]
     fn finish<const STRONG: bool>(&mut self, idx: usize) -> Result<(), Problem> {
         self.state[idx] = DONE;
         let id = self.btf.first_id + to_u32(idx);
@@ -454,6 +466,8 @@ impl Search<'_, '_> {
     /// Pushes the edges of `id` that may still lead somewhere, and takes the depth of those
     /// that cannot (done nodes never change again; base nodes were done with the base).
     #[inline(always)]
+    // `id` is a local id at or above first_id.
+    #[allow(clippy::arithmetic_side_effects)]
     fn push<const STRONG: bool>(&mut self, id: u32) {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let btf = self.btf;

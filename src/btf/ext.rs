@@ -53,6 +53,8 @@ pub struct BtfExt<'a> {
 const MIN_HEADER: usize = 24;
 
 impl<'a> BtfExt<'a> {
+    // `field` is a header field offset of at most 24.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn parse(data: &'a [u8]) -> Result<BtfExt<'a>, Error> {
         if data.len() < 8 {
             return Err(Error::at(0, "file too short for a .BTF.ext header"));
@@ -102,6 +104,8 @@ impl<'a> BtfExt<'a> {
 }
 
 impl<'a> InfoTable<'a> {
+    // Offsets stay below data.len() (checked before each step), counts and record sizes are u32 values multiplied in 64-bit usize after a checked_mul.
+    #[allow(clippy::arithmetic_side_effects)]
     fn parse(data: &'a [u8], min_rec: usize, what: &str) -> Result<InfoTable<'a>, Error> {
         if data.is_empty() {
             return Ok(InfoTable {
@@ -139,6 +143,8 @@ impl<'a> InfoTable<'a> {
     }
 
     /// The per-section groups, in file order.
+    // The table was walked with checked bounds in `parse`; the same steps stay in range.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn sections(&self) -> impl Iterator<Item = SectionInfo<'a>> + 'a {
         let (data, rec_size) = (self.data, self.rec_size);
         let mut off = if data.is_empty() { 0 } else { 4 };
@@ -159,6 +165,8 @@ impl<'a> InfoTable<'a> {
 }
 
 impl<'a> SectionInfo<'a> {
+    // `rec_size` is at least the minimum record size, never 0.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn len(&self) -> usize {
         self.records.len() / self.rec_size
     }
@@ -167,6 +175,8 @@ impl<'a> SectionInfo<'a> {
         self.records.is_empty()
     }
 
+    // `i` is below `len()` and `w` below the words of a record.
+    #[allow(clippy::arithmetic_side_effects)]
     fn word(&self, i: usize, w: usize) -> u32 {
         u32_at(self.records, i * self.rec_size + w * 4)
     }

@@ -29,6 +29,8 @@ impl Index {
     }
 
     /// Walks the type section `t` (at `file_pos` in the file) once.
+    // `off` stays below t.len(), vlen is at most 0xffff, entries at most 16 bytes.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn build(&mut self, t: &[u8], file_pos: usize, first_id: u32) -> Result<(), Error> {
         let mut off = 0usize;
         while off < t.len() {

@@ -2,8 +2,9 @@
 //!
 //! `Btf::parse` checks bounds, kinds, string offsets, type ids and reference loops up front,
 //! so the views in `types.rs` can index without further checks and never panic.
-// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
-#![deny(clippy::cast_possible_truncation)]
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`, and
+// arithmetic is checked, or allowed locally where validation bounds the operands.
+#![deny(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
 
 mod check;
 pub mod ext;
@@ -80,6 +81,8 @@ impl<'a> Btf<'a> {
         Self::parse_inner(data, Some(base))
     }
 
+    // Header::parse checked that both sections lie within `data`.
+    #[allow(clippy::arithmetic_side_effects)]
     fn parse_inner(data: &'a [u8], base: Option<&'a Btf<'a>>) -> Result<Btf<'a>, Error> {
         let header = Header::parse(data)?;
         let body = header.hdr_len;
@@ -209,11 +212,10 @@ impl<'a> Btf<'a> {
         if id == 0 {
             return Some(Ty::void(self));
         }
-        if id < self.first_id {
+        let Some(idx) = id.checked_sub(self.first_id) else {
             return self.base.and_then(|b| b.ty(id));
-        }
-        let idx = (id - self.first_id) as usize;
-        let off = *self.offsets.get(idx)? as usize;
+        };
+        let off = *self.offsets.get(idx as usize)? as usize;
         // Records were bounds-checked at parse; the view reads through `vlen`.
         Some(Ty::new(id, self, self.types.get(off..)?))
     }
@@ -231,10 +233,10 @@ impl<'a> Btf<'a> {
     /// The string at `off`, resolving split BTF offsets into the base. Validated at parse time
     /// for every offset a type uses, so `None` only comes from callers' own offsets.
     pub fn str_at(&self, off: u32) -> Option<&str> {
-        if off < self.str_base {
+        let Some(local) = off.checked_sub(self.str_base) else {
             return self.base.and_then(|b| b.str_at(off));
-        }
-        let rest = self.strings.get((off - self.str_base) as usize..)?;
+        };
+        let rest = self.strings.get(local as usize..)?;
         // The section ends in NUL (checked at parse), so a terminator is always found.
         rest.get(..memchr::memchr(0, rest.as_bytes())?)
     }
@@ -242,19 +244,19 @@ impl<'a> Btf<'a> {
     /// Whether `off` is a valid string offset, without scanning the string: the section is
     /// UTF-8 and NUL-terminated, so any in-range character boundary starts a valid string.
     pub fn is_valid_str(&self, off: u32) -> bool {
-        if off < self.str_base {
+        let Some(local) = off.checked_sub(self.str_base) else {
             return self.base.is_some_and(|b| b.is_valid_str(off));
-        }
-        let local = (off - self.str_base) as usize;
+        };
+        let local = local as usize;
         local < self.strings.len() && (self.ascii || self.strings.is_char_boundary(local))
     }
 
     /// Whether the string at `off` is non-empty, in O(1).
     pub fn is_nonempty_str(&self, off: u32) -> bool {
-        if off < self.str_base {
+        let Some(local) = off.checked_sub(self.str_base) else {
             return self.base.is_some_and(|b| b.is_nonempty_str(off));
-        }
-        let local = (off - self.str_base) as usize;
+        };
+        let local = local as usize;
         self.strings.as_bytes().get(local).is_some_and(|&b| b != 0)
     }
 
@@ -344,7 +346,7 @@ impl<'a> Btf<'a> {
 
 // Tests build blobs from small known values; the lint is for parsing untrusted bytes.
 #[cfg(test)]
-#[allow(clippy::cast_possible_truncation)]
+#[allow(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
 pub(crate) mod tests;
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Borrowed views of validated BTF records. Offsets and ids were checked in `Btf::parse`,
 //! so the accessors here index the record slices directly.
+// Entry offsets are an index below vlen (at most 0xffff) times a stride of at most 12 bytes.
+#![allow(clippy::arithmetic_side_effects)]
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::Btf;

@@ -131,16 +131,22 @@ pub struct Header {
 }
 
 #[inline]
+// Callers read words of records validated to hold them: `off` is below b.len().
+#[allow(clippy::arithmetic_side_effects)]
 pub fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_le_bytes(b[off..off + 2].try_into().unwrap_or([0; 2]))
 }
 
 #[inline]
+// Callers read words of records validated to hold them: `off` is below b.len().
+#[allow(clippy::arithmetic_side_effects)]
 pub fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or([0; 4]))
 }
 
 impl Header {
+    // hdr_len is checked to be at most data.len(), and each section's offset plus length by `fits` before they are added.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn parse(data: &[u8]) -> Result<Header, Error> {
         if data.len() < 8 {
             return Err(Error::at(0, "file too short for a BTF header"));

@@ -88,6 +88,8 @@ impl Writer {
 
     /// Appends a member to the STRUCT/UNION just begun, bumping its vlen and setting the
     /// kind flag when the member is a bitfield, as `btf__add_field` does.
+    // `at` is the start of the record header written last; vlen is at most 0xffff before the increment.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn member(
         &mut self,
         name: &str,
@@ -188,6 +190,8 @@ impl Writer {
     }
 
     /// The raw blob: 24-byte header, types, strings.
+    // Lengths of in-memory buffers, checked to fit in u32 just above.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn finish(self) -> Result<Vec<u8>, Overflow> {
         let type_len = u32::try_from(self.types.len()).map_err(|_| Overflow("type section"))?;
         let str_len = u32::try_from(self.strings.len()).map_err(|_| Overflow("strings"))?;

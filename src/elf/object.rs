@@ -1,8 +1,9 @@
 //! The ELF model of a compiled BPF object: sections, symbols, programs, BTF-defined maps and
 //! global-data sections, with the DATASEC sizes and VAR offsets that clang leaves as 0 fixed
 //! up from the ELF symbol table, as libbpf does.
-// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
-#![deny(clippy::cast_possible_truncation)]
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`, and
+// arithmetic is checked, or allowed locally where validation bounds the operands.
+#![deny(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
 
 use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionFlags, SymbolKind};
 
@@ -594,7 +595,7 @@ pub fn internal_map_name(obj_name: &str, section: &str) -> String {
     let pfx_len = if is_custom_section(section) {
         0
     } else {
-        (MAP_NAME_MAX - sfx_len).min(obj_name.len())
+        MAP_NAME_MAX.saturating_sub(sfx_len).min(obj_name.len())
     };
     let name: String = obj_name
         .chars()

@@ -7,8 +7,9 @@
 //! version). Kept untouched:
 //! code, data, `.maps`, `.BTF`, `.BTF.ext` and their relocations. Symbol indices change, so every
 //! kept relocation and `.llvm_addrsig` is renumbered.
-// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
-#![deny(clippy::cast_possible_truncation)]
+// A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`, and
+// arithmetic is checked, or allowed locally where validation bounds the operands.
+#![deny(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
 
 /// Why an object could not be stripped, with the byte offset of the offending header.
 pub type Error = crate::ParseError;
@@ -39,16 +40,22 @@ const MAX_ALIGN: u64 = 1 << 16;
 const SHN_LORESERVE: u16 = 0xff00;
 const SHN_XINDEX: u16 = 0xffff;
 
+// Callers read fields of headers and entries checked to lie within `d`.
+#[allow(clippy::arithmetic_side_effects)]
 fn u16_at(d: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([d[off], d[off + 1]])
 }
 
+// Callers read fields of headers and entries checked to lie within `d`.
+#[allow(clippy::arithmetic_side_effects)]
 fn u32_at(d: &[u8], off: usize) -> u32 {
     let mut b = [0u8; 4];
     b.copy_from_slice(&d[off..off + 4]);
     u32::from_le_bytes(b)
 }
 
+// Callers read fields of headers and entries checked to lie within `d`.
+#[allow(clippy::arithmetic_side_effects)]
 fn u64_at(d: &[u8], off: usize) -> u64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[off..off + 8]);
@@ -70,6 +77,8 @@ struct Shdr {
 }
 
 impl Shdr {
+    // `off` starts a section header checked to lie within `d`.
+    #[allow(clippy::arithmetic_side_effects)]
     fn parse(d: &[u8], off: usize) -> Shdr {
         Shdr {
             name: u32_at(d, off),
@@ -116,6 +125,8 @@ fn cstr(d: &[u8], off: usize) -> &[u8] {
 
 /// Returns the object without DWARF. Objects that have nothing to strip come back unchanged
 /// in content (the layout is rewritten all the same, so the result is canonical).
+// The header table is checked to lie within `d` before any position in it is computed; counters count sections and symbols (each below the file size); symbol positions lie within their checked sections.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn strip_debug(d: &[u8]) -> Result<Vec<u8>, Error> {
     if d.len() < EHDR_LEN || !d.starts_with(b"\x7fELF") {
         return Err(err(0, "not an ELF file"));
@@ -411,6 +422,8 @@ impl StrTab {
 
     /// Lays the table out: strings sorted by their reversed bytes put every string right
     /// after the longer ones it is a suffix of.
+    // Offsets are within the table being built, a suffix no longer than the string it ends.
+    #[allow(clippy::arithmetic_side_effects)]
     fn finish(&mut self) {
         let mut v = std::mem::take(&mut self.strings);
         v.sort_by(|a, b| b.iter().rev().cmp(a.iter().rev()));
@@ -451,6 +464,8 @@ fn place(out: &mut Vec<u8>, s: &mut Shdr, data: &[u8]) {
 }
 
 /// Rewrites the ULEB128 symbol indices of `.llvm_addrsig`, dropping removed symbols.
+// `pos` stays below data.len() and `shift` below 64 (checked).
+#[allow(clippy::arithmetic_side_effects)]
 fn remap_addrsig(data: &[u8], sym_map: &[Option<u32>]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len());
     let mut pos = 0;

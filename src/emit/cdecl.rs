@@ -7,11 +7,13 @@
 
 use crate::btf::{Btf, Kind, Ty};
 
-/// Nesting of anonymous bodies and parameter lists never goes deeper than the types do, which
-/// validation bounds; past this the base type is written as `void`, so a walk always ends.
+/// Each body or parameter list entered is a naming step (anonymous body to member, prototype
+/// to parameter) from a top-level member or declaration, so validation's `MAX_NESTING`
+/// bounds the depth; past it (never, on parsed BTF) the base type is written as `void`.
 pub const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
-/// Longer modifier chains than this come only from crafted BTF.
-const MAX_CHAIN: usize = 1024;
+/// Each link of a declarator chain (pointer, qualifier, tag, array, prototype) is a naming
+/// step, so a chain has fewer links than `MAX_NESTING` on parsed BTF.
+const MAX_CHAIN: usize = crate::btf::MAX_NESTING as usize;
 
 /// How a declarator is spelled where the outputs differ.
 #[derive(Clone, Copy)]
@@ -158,6 +160,10 @@ pub fn write_decl<'b, P: Printer<'b>>(p: &mut P, btf: &'b Btf<'_>, id: u32, name
             }
         }
     }
+    debug_assert!(
+        at.depth <= MAX_DEPTH,
+        "validation bounds declarator nesting"
+    );
     if at.depth > MAX_DEPTH {
         p.out().push_str("void");
     } else {
@@ -292,6 +298,7 @@ fn push_chain<'b, P: Printer<'b>>(
         p.chain().push(link);
         base = btf.word_of(base).unwrap_or(0);
     }
+    debug_assert!(false, "validation bounds declarator chains");
     (base, btf.ty(base))
 }
 

@@ -12,7 +12,9 @@ use super::{
 };
 use crate::btf::{Btf, Kind, Member, Ty};
 
-/// Types nest this deep at most (validation rejects deeper BTF, so this is a second guard).
+/// Types nest this deep at most: `depth` counts by-value steps (member, array element,
+/// typedef), which validation bounds by `MAX_NESTING`, so the guards below never fire on
+/// parsed BTF.
 const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 
 /// Builds the item that defines `id` (if any), pushing the ids it uses by value to `deps`.
@@ -106,7 +108,7 @@ pub(super) fn synthetic<'a>(
             name: Some(var.name()),
             ty,
             offset,
-            size: size as u32,
+            size: to_u32(size, "size").map_err(label)?,
         });
         rb.advance(end);
     }
@@ -129,9 +131,16 @@ struct Cx<'x, 'a, 'b> {
 
 type Res<T> = Result<T, String>;
 
+/// A size or offset as u32: validation bounds every type's size by `u32::MAX`, so this fails
+/// only on a record that lies about its layout.
+fn to_u32(v: u64, what: &str) -> Res<u32> {
+    u32::try_from(v).map_err(|_| format!("{what} {v} does not fit in 32 bits"))
+}
+
 impl<'a> Cx<'_, 'a, '_> {
     /// A struct/union with explicit padding. Pad names are left empty for `name_pads`.
     fn record(&mut self, t: Ty<'a>, name: Option<Cow<'a, str>>, depth: u32) -> Res<Record<'a>> {
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds by-value nesting");
         if depth > MAX_DEPTH {
             return Err("anonymous types nest too deeply".into());
         }
@@ -232,13 +241,13 @@ impl<'a> Cx<'_, 'a, '_> {
             None => rb.fields.push(Field::Pad {
                 name: Cow::Borrowed(""),
                 offset,
-                len: size as u32,
+                len: to_u32(size, "size")?,
             }),
             Some(ty) => rb.fields.push(Field::Member {
                 name,
                 ty,
                 offset,
-                size: size as u32,
+                size: to_u32(size, "size")?,
             }),
         }
         rb.advance(end);
@@ -295,6 +304,7 @@ impl<'a> Cx<'_, 'a, '_> {
         depth: u32,
         allow_incomplete: bool,
     ) -> Res<(FieldType<'a>, Option<u64>)> {
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds by-value nesting");
         if depth > MAX_DEPTH {
             return Err("types nest too deeply".into());
         }
@@ -433,8 +443,8 @@ impl RecordBuilder<'_> {
         if target > at {
             self.fields.push(Field::Pad {
                 name: Cow::Borrowed(""),
-                offset: (at / 8) as u32,
-                len: ((target - at) / 8) as u32,
+                offset: to_u32(at / 8, "offset")?,
+                len: to_u32((target - at) / 8, "padding")?,
             });
         }
         self.cursor = target;
@@ -458,22 +468,21 @@ impl RecordBuilder<'_> {
         }
         if !self.cursor.is_multiple_of(8) {
             let to = target.min(self.cursor.div_ceil(8) * 8);
-            self.pad_bits(to);
+            self.pad_bits(to)?;
         }
         if target - self.cursor >= 8 {
             let len = (target - self.cursor) / 8;
             self.fields.push(Field::Pad {
                 name: Cow::Borrowed(""),
-                offset: (self.cursor / 8) as u32,
-                len: len as u32,
+                offset: to_u32(self.cursor / 8, "offset")?,
+                len: to_u32(len, "padding")?,
             });
             self.cursor += len * 8;
         }
-        self.pad_bits(target);
-        Ok(())
+        self.pad_bits(target)
     }
 
-    fn pad_bits(&mut self, to: u64) {
+    fn pad_bits(&mut self, to: u64) -> Res<()> {
         if to > self.cursor {
             self.fields.push(Field::Bitfield {
                 name: None,
@@ -481,11 +490,12 @@ impl RecordBuilder<'_> {
                     bytes: 1,
                     signed: false,
                 },
-                bit_offset: self.cursor as u32,
-                bits: (to - self.cursor) as u32,
+                bit_offset: to_u32(self.cursor, "bit offset")?,
+                bits: to_u32(to - self.cursor, "padding bits")?,
             });
             self.cursor = to;
         }
+        Ok(())
     }
 }
 
@@ -538,11 +548,12 @@ pub(super) fn int_scalar<'a>(t: &Ty<'a>) -> Scalar<'a> {
     if keepable_int(name, size, signed) {
         return Scalar::Int {
             name,
-            bytes: size as u8,
+            // keepable_int takes sizes 1, 2, 4 and 8 only.
+            bytes: u8::try_from(size).unwrap_or(8),
         };
     }
     Scalar::Fixed {
-        bytes: size.clamp(1, 8) as u8,
+        bytes: u8::try_from(size.clamp(1, 8)).unwrap_or(8),
         signed,
     }
 }
@@ -550,7 +561,7 @@ pub(super) fn int_scalar<'a>(t: &Ty<'a>) -> Scalar<'a> {
 fn enum_repr<'a>(t: &Ty<'_>) -> Res<Scalar<'a>> {
     match t.size() {
         n @ (1 | 2 | 4 | 8) => Ok(Scalar::Fixed {
-            bytes: n as u8,
+            bytes: u8::try_from(n).unwrap_or(8),
             signed: t.kind_flag(),
         }),
         n => Err(format!("enum of size {n}")),

@@ -34,8 +34,9 @@ pub enum DecodeError {
     Unsupported(String),
 }
 
-/// Nesting bound: BTF validation already rules out loops; this is a second guard.
-const MAX_DEPTH: usize = 64;
+/// `depth` counts by-value steps (array element, member), which BTF validation bounds by
+/// `MAX_NESTING`: the guard never fires on parsed BTF.
+const MAX_DEPTH: usize = crate::btf::MAX_NESTING as usize;
 
 /// Decodes `bytes` as BTF type `type_id`. `bytes` may be longer than the type (ring buffer
 /// samples are padded), but not shorter.
@@ -51,6 +52,11 @@ pub fn decode(btf: &Btf<'_>, type_id: u32, bytes: &[u8]) -> Result<Value, Decode
         });
     }
     Decoder { btf, bytes }.value(type_id, 0, 0)
+}
+
+/// `v` as u64, saturating (a 128-bit integer above `u64::MAX` counts as the largest).
+fn saturate<T: TryInto<u64>>(v: T) -> u64 {
+    v.try_into().unwrap_or(u64::MAX)
 }
 
 /// `struct event`, `int`, …: a short name for messages.
@@ -82,7 +88,9 @@ struct Decoder<'b, 'a> {
 impl Decoder<'_, '_> {
     fn slice(&self, off: u64, len: u64) -> Result<&[u8], DecodeError> {
         let end = off.checked_add(len);
-        end.and_then(|e| self.bytes.get(off as usize..e as usize))
+        let range = |e| Some(usize::try_from(off).ok()?..usize::try_from(e).ok()?);
+        end.and_then(range)
+            .and_then(|r| self.bytes.get(r))
             .ok_or_else(|| DecodeError::Short {
                 what: format!("a value at byte {off}"),
                 need: end.unwrap_or(u64::MAX),
@@ -132,7 +140,7 @@ impl Decoder<'_, '_> {
                     n => Err(DecodeError::Unsupported(format!("a {n}-byte float"))),
                 }
             }
-            Kind::Ptr => Ok(Value::Ptr(le_u128(self.slice(off, 8)?) as u64)),
+            Kind::Ptr => Ok(Value::Ptr(saturate(le_u128(self.slice(off, 8)?)))),
             Kind::Array => self.array(t, off, depth),
             Kind::Struct | Kind::Union => {
                 let mut out = Vec::with_capacity(t.vlen());
@@ -153,6 +161,11 @@ impl Decoder<'_, '_> {
             let b = self.slice(off, u64::from(a.nelems))?;
             let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
             return Ok(Value::Str(String::from_utf8_lossy(&b[..end]).into_owned()));
+        }
+        // Zero-sized elements hold no bytes: nothing to show, and a crafted count would make
+        // billions of empty values.
+        if elem_size == 0 {
+            return Ok(Value::Array(Vec::new()));
         }
         // Check the whole array once, so a huge nelems fails before allocating.
         self.slice(off, elem_size.saturating_mul(u64::from(a.nelems)))?;
@@ -384,10 +397,10 @@ impl Value {
     /// histogram map's value holds.
     pub fn integers(&self, out: &mut Vec<u64>) {
         match self {
-            Value::Int(v) => out.push((*v).max(0) as u64),
-            Value::Uint(v) => out.push((*v).min(u128::from(u64::MAX)) as u64),
+            Value::Int(v) => out.push(saturate((*v).max(0))),
+            Value::Uint(v) => out.push(saturate(*v)),
             Value::Bool(b) => out.push(u64::from(*b)),
-            Value::Enum { raw, .. } => out.push((*raw).max(0) as u64),
+            Value::Enum { raw, .. } => out.push(saturate((*raw).max(0))),
             Value::Array(items) => items.iter().for_each(|v| v.integers(out)),
             Value::Struct(members) => members.iter().for_each(|(_, v)| v.integers(out)),
             Value::Float(_) | Value::Str(_) | Value::Ptr(_) => {}

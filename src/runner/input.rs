@@ -1,7 +1,7 @@
 //! The loader's inputs: a package.json (read with `model::package`, the model `ecc` writes)
 //! or a bare `X.bpf.o`.
 // A parser of untrusted bytes: narrowing goes through try_from, never a silent `as`.
-#![deny(clippy::cast_possible_truncation)]
+#![deny(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

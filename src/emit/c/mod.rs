@@ -26,8 +26,6 @@ use schedule::Item;
 pub enum Error {
     #[error("no struct, union, enum or typedef named '{0}'")]
     NoSuchType(String),
-    #[error("type [{0}] nests too deeply to emit as C")]
-    TooDeep(u32),
     #[error("type [{0}] is part of a cycle that no forward declaration can break")]
     Cycle(u32),
 }

@@ -1,6 +1,10 @@
 //! Emission order for `format c`: every type is defined before it is used by value, and
 //! types reached only through pointers get forward declarations (the algorithm of libbpf's
-//! btf_dump, made iterative-safe with a depth bound for hostile input).
+//! btf_dump, with an explicit stack instead of recursion).
+//!
+//! Its walk mixes both graphs validation bounds (a named struct by value, then a pointer
+//! to an anonymous struct holding the next named struct by value, ...), so its depth is not
+//! bounded by `MAX_NESTING`: an explicit stack lets any validated BTF through.
 
 use crate::btf::{Btf, Kind};
 
@@ -10,23 +14,15 @@ const NOT_ORDERED: u8 = 0;
 const ORDERING: u8 = 1;
 const ORDERED: u8 = 2;
 
-/// Recursion deeper than this only comes from crafted BTF.
-const MAX_DEPTH: u32 = 512;
-
-/// Why ordering stopped; small so that `order`'s result travels in registers.
-#[derive(Clone, Copy, Debug)]
-enum Stop {
-    TooDeep(u32),
-    Cycle(u32),
-}
-
-impl From<Stop> for Error {
-    fn from(s: Stop) -> Error {
-        match s {
-            Stop::TooDeep(id) => Error::TooDeep(id),
-            Stop::Cycle(id) => Error::Cycle(id),
-        }
-    }
+/// A type being ordered: its children (the types it needs) are `pending[start..]`, the next
+/// one last; `strong` gathers what the children ordered so far returned.
+#[derive(Clone, Copy)]
+struct Frame {
+    id: u32,
+    kind: Kind,
+    through_ptr: bool,
+    strong: bool,
+    start: usize,
 }
 
 pub(super) struct Orderer<'b, 'a> {
@@ -34,6 +30,8 @@ pub(super) struct Orderer<'b, 'a> {
     state: Vec<u8>,
     /// Emission order.
     queue: Vec<u32>,
+    frames: Vec<Frame>,
+    pending: Vec<u32>,
 }
 
 impl<'b, 'a> Orderer<'b, 'a> {
@@ -42,6 +40,8 @@ impl<'b, 'a> Orderer<'b, 'a> {
             btf,
             state: vec![NOT_ORDERED; btf.type_count() as usize],
             queue: Vec::new(),
+            frames: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -55,7 +55,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 kind,
                 Some(Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag)
             ) {
-                self.order(id, false, 0)?;
+                self.order(id)?;
             }
         }
         Ok(())
@@ -66,74 +66,74 @@ impl<'b, 'a> Orderer<'b, 'a> {
         (self.queue, self.state)
     }
 
-    /// Orders `id` and everything it needs; returns whether the reference is "strong"
-    /// (needs a full definition first) rather than satisfiable by a forward declaration.
-    /// Most references are to types already ordered: that case costs no call.
-    #[inline]
-    fn order(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
-        if depth <= MAX_DEPTH && self.state.get(id as usize) == Some(&ORDERED) {
-            return Ok(true);
+    /// Orders root `id` and everything it needs.
+    fn order(&mut self, id: u32) -> Result<(), Error> {
+        let mut ret = self.enter(id, false)?;
+        // Runs the frames until the root's finishes.
+        while let Some(f) = self.frames.last_mut() {
+            // A child's result: a struct ignores its members', a prototype ORs them, the
+            // rest have one child and pass its result on.
+            if let Some(r) = ret.take() {
+                match f.kind {
+                    Kind::Struct | Kind::Union => {}
+                    Kind::FuncProto => f.strong |= r,
+                    _ => f.strong = r,
+                }
+            }
+            let f = *f;
+            if self.pending.len() > f.start {
+                let child = self.pending.pop().unwrap_or(0);
+                let through_ptr = match f.kind {
+                    Kind::Ptr => true,
+                    Kind::Array | Kind::Struct | Kind::Union => false,
+                    _ => f.through_ptr,
+                };
+                ret = self.enter(child, through_ptr)?;
+            } else {
+                self.frames.pop();
+                ret = Some(self.finish(f));
+            }
         }
-        self.order_new(id, through_ptr, depth)
+        Ok(())
     }
 
-    #[inline(never)]
-    fn order_new(&mut self, id: u32, through_ptr: bool, depth: u32) -> Result<bool, Stop> {
-        if depth > MAX_DEPTH {
-            return Err(Stop::TooDeep(id));
-        }
+    /// Starts ordering `id`: returns whether the reference is "strong" (needs a full
+    /// definition first) rather than satisfiable by a forward declaration when that is
+    /// known at once, or `None` after pushing a frame for the types `id` needs first.
+    /// Most references are to types already ordered: that case is the first test.
+    #[inline]
+    fn enter(&mut self, id: u32, through_ptr: bool) -> Result<Option<bool>, Error> {
         let idx = id as usize;
         let Some(&state) = self.state.get(idx) else {
-            return Ok(false);
+            return Ok(Some(false));
         };
         if state == ORDERED {
-            return Ok(true);
+            return Ok(Some(true));
         }
         // Kinds and referenced ids come from the dense arrays; only composite bodies,
         // arrays, prototypes and names need the record.
         let btf = self.btf;
         let Some(kind) = btf.kind_of(id) else {
-            return Ok(false);
+            return Ok(Some(false));
         };
-        let word = || btf.word_of(id).unwrap_or(0);
         let named = || btf.ty(id).is_some_and(|t| t.is_named());
         if state == ORDERING {
             if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && named() {
-                return Ok(false);
+                return Ok(Some(false));
             }
-            return Err(Stop::Cycle(id));
+            return Err(Error::Cycle(id));
         }
-        let d = depth + 1;
+        let start = self.pending.len();
         match kind {
-            Kind::Void | Kind::Int | Kind::Float => {
+            Kind::Void
+            | Kind::Int
+            | Kind::Float
+            | Kind::Func
+            | Kind::Var
+            | Kind::Datasec
+            | Kind::DeclTag => {
                 self.state[idx] = ORDERED;
-                Ok(false)
-            }
-            Kind::Ptr => {
-                let r = self.order(word(), true, d)?;
-                self.state[idx] = ORDERED;
-                Ok(r)
-            }
-            Kind::Array => {
-                let elem = btf.ty(id).and_then(|t| t.array()).map_or(0, |a| a.elem);
-                self.order(elem, false, d)
-            }
-            Kind::Struct | Kind::Union => {
-                let named = named();
-                if through_ptr && named {
-                    return Ok(false);
-                }
-                self.state[idx] = ORDERING;
-                if let Some(t) = btf.ty(id) {
-                    for m in t.member_layout() {
-                        self.order(m.type_id, false, d)?;
-                    }
-                }
-                if named {
-                    self.queue.push(id);
-                }
-                self.state[idx] = ORDERED;
-                Ok(true)
+                return Ok(Some(false));
             }
             Kind::Enum | Kind::Enum64 | Kind::Fwd => {
                 // An anonymous one that some type refers to is written where it is used.
@@ -141,33 +141,70 @@ impl<'b, 'a> Orderer<'b, 'a> {
                     self.queue.push(id);
                 }
                 self.state[idx] = ORDERED;
-                Ok(true)
+                return Ok(Some(true));
             }
-            Kind::Typedef => {
-                let strong = self.order(word(), through_ptr, d)?;
-                if through_ptr && !strong {
-                    return Ok(false);
+            Kind::Struct | Kind::Union => {
+                if through_ptr && named() {
+                    return Ok(Some(false));
                 }
-                self.queue.push(id);
-                self.state[idx] = ORDERED;
-                Ok(true)
+                self.state[idx] = ORDERING;
+                if let Some(t) = btf.ty(id) {
+                    self.pending.extend(t.member_layout().map(|m| m.type_id));
+                }
             }
-            Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag => {
-                self.order(word(), through_ptr, d)
+            Kind::Array => {
+                let elem = btf.ty(id).and_then(|t| t.array()).map_or(0, |a| a.elem);
+                self.pending.push(elem);
             }
             Kind::FuncProto => {
-                let mut strong = self.order(word(), through_ptr, d)?;
+                self.pending.push(btf.word_of(id).unwrap_or(0));
                 if let Some(t) = btf.ty(id) {
-                    for p in t.param_types() {
-                        strong |= self.order(p, through_ptr, d)?;
-                    }
+                    self.pending.extend(t.param_types());
                 }
-                Ok(strong)
             }
-            Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag => {
+            Kind::Ptr
+            | Kind::Typedef
+            | Kind::Volatile
+            | Kind::Const
+            | Kind::Restrict
+            | Kind::TypeTag => self.pending.push(btf.word_of(id).unwrap_or(0)),
+        }
+        // Children are taken from the end: first child last.
+        self.pending[start..].reverse();
+        self.frames.push(Frame {
+            id,
+            kind,
+            through_ptr,
+            strong: false,
+            start,
+        });
+        Ok(None)
+    }
+
+    /// Ends `f` once its children are ordered; returns whether the reference is strong.
+    fn finish(&mut self, f: Frame) -> bool {
+        let idx = f.id as usize;
+        match f.kind {
+            Kind::Ptr => {
                 self.state[idx] = ORDERED;
-                Ok(false)
+                f.strong
             }
+            Kind::Struct | Kind::Union => {
+                if self.btf.ty(f.id).is_some_and(|t| t.is_named()) {
+                    self.queue.push(f.id);
+                }
+                self.state[idx] = ORDERED;
+                true
+            }
+            Kind::Typedef => {
+                if f.through_ptr && !f.strong {
+                    return false;
+                }
+                self.queue.push(f.id);
+                self.state[idx] = ORDERED;
+                true
+            }
+            _ => f.strong,
         }
     }
 }

@@ -135,6 +135,7 @@ impl<'b, 'a> Planner<'b, 'a> {
         if cached != 0 {
             return u32::from(cached);
         }
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds by-value nesting");
         let a = if depth > MAX_DEPTH {
             1
         } else {

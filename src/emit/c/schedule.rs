@@ -23,8 +23,10 @@ const EMITTED: u8 = 2;
 /// A forward declaration (or early typedef) has been listed.
 const FWD_LISTED: u8 = 4;
 
-/// Deeper than this is hostile input that `order` already rejected; a second guard.
-const MAX_DEPTH: u32 = 600;
+/// How deep `visit` goes: from a top-level item, one step into a named struct's members,
+/// then only naming steps (pointers, modifiers, arrays, typedefs, prototypes, anonymous
+/// bodies: a named struct inside is a leaf), so validation's `MAX_NESTING` bounds it.
+const MAX_DEPTH: u32 = crate::btf::MAX_NESTING;
 
 struct Scheduler<'b, 'a, F> {
     btf: &'b Btf<'a>,
@@ -56,6 +58,7 @@ impl<F: FnMut(Item)> Scheduler<'_, '_, F> {
         let Some(&flags) = self.flags.get(idx) else {
             return;
         };
+        debug_assert!(depth <= MAX_DEPTH, "validation bounds the schedule walk");
         if depth > MAX_DEPTH || flags & EMITTED != 0 {
             return;
         }
