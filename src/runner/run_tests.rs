@@ -1,4 +1,6 @@
 use super::*;
+use crate::btf::Kind;
+use crate::runner::export::*;
 use crate::runner::input::Meta;
 
 fn read(name: &str) -> Vec<u8> {
@@ -21,7 +23,7 @@ fn export_follows_the_runtime_rule() {
         Export::Events {
             map: "rb".into(),
             perf: false,
-            type_id: Some(ev)
+            types: vec![ev]
         }
     );
     // With @sample on `hists` (declared last), the histogram is exported.
@@ -61,7 +63,7 @@ fn export_types_are_checked_against_btf() {
     );
     assert!(matches!(
         choose_export(&obj, Some(&good), None).unwrap(),
-        Export::Events { type_id: Some(id), perf: false, .. } if id == ev
+        Export::Events { types, perf: false, .. } if types == vec![ev]
     ));
     let wrong_id = with(serde_json::json!({"name": "event", "type_id": 1, "members": []}));
     assert!(choose_export(&obj, Some(&wrong_id), None)
@@ -85,21 +87,21 @@ fn event_lines_table_and_json() {
     s[8..16].copy_from_slice(&123u64.to_le_bytes());
     s[16..24].copy_from_slice(&2u64.to_le_bytes());
     s[24..31].copy_from_slice(b"sleeper");
-    let table = EventPrinter::new(&obj.btf, Some(ev), false);
+    let table = EventPrinter::new(&obj.btf, &[ev], false, false);
     assert_eq!(
         table.header().unwrap(),
-        "TIME     PID    UID    TS_NS  COUNT  COMM"
+        "TIME     PID        UID        TS_NS                COUNT                COMM"
     );
     assert_eq!(
         table.line("01:02:03", &s).unwrap(),
-        "01:02:03 77     1000   123    2      sleeper"
+        "01:02:03 77         1000       123                  2                    sleeper"
     );
-    let json = EventPrinter::new(&obj.btf, Some(ev), true);
+    let json = EventPrinter::new(&obj.btf, &[ev], false, true);
     assert_eq!(json.header(), None);
     let line = json.line("x", &s).unwrap();
     assert_eq!(
         line,
-        r#"{"pid":77,"uid":1000,"ts_ns":123,"count":2,"comm":"sleeper"}"#
+        r#"{"timestamp":"x","pid":77,"uid":1000,"ts_ns":123,"count":2,"comm":"sleeper"}"#
     );
     // A short sample is an error line, not a panic.
     assert_eq!(
@@ -107,8 +109,11 @@ fn event_lines_table_and_json() {
         "sample of 39 bytes is shorter than struct event (40 bytes)"
     );
     // No type: hex.
-    let raw = EventPrinter::new(&obj.btf, None, true);
-    assert_eq!(raw.line("x", &[1, 0xab]).unwrap(), r#"{"data":"01ab"}"#);
+    let raw = EventPrinter::new(&obj.btf, &[], false, true);
+    assert_eq!(
+        raw.line("x", &[1, 0xab]).unwrap(),
+        r#"{"timestamp":"x","data":"01ab"}"#
+    );
 }
 
 #[test]
@@ -193,7 +198,7 @@ fn map_option_chooses_the_output_map() {
         Export::Events {
             map: "events".into(),
             perf: true,
-            type_id: Some(ev)
+            types: vec![ev]
         }
     );
     // A plain hash is printed as a table every second.
