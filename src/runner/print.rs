@@ -142,7 +142,7 @@ fn json_with_time(time: &str, v: &Value) -> String {
 /// A histogram map's value split into its slot counts and the other members (`comm`, …):
 /// the slots are the member named `slots`, else the first integer array; a value that is
 /// not a struct is all slots.
-fn hist_parts(value: &Value) -> (Vec<u64>, Vec<(String, Value)>) {
+pub(crate) fn hist_parts(value: &Value) -> (Vec<u64>, Vec<(String, Value)>) {
     let mut slots = Vec::new();
     let Value::Struct(members) = value else {
         value.integers(&mut slots);

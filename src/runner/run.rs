@@ -17,7 +17,7 @@ use super::input::{internal_map_name, Meta, ProgMeta, SampleMeta};
 use super::options::Assign;
 use super::print::{render_sample, EventPrinter};
 use super::verify::{rejection, ProgResult, Report};
-use super::{dump, metrics, open, prog_type_name, sys, vlog, Error, Input};
+use super::{dump, failure, metrics, open, prog_type_name, sys, vlog, Error, Input};
 use crate::btf::Btf;
 use crate::elf::object::Object;
 
@@ -40,6 +40,9 @@ pub struct RunOpts {
     pub map: Option<String>,
     /// Serve the maps in the Prometheus text format on this address while running.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Copy libbpf's messages, debug ones included, to stderr while opening, loading and
+    /// attaching.
+    pub verbose: bool,
 }
 
 /// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
@@ -102,7 +105,7 @@ pub fn run(
         .map(metrics::Exporter::bind)
         .transpose()
         .map_err(Error::Unavailable)?;
-    let mut obj = open(input, opts.btf.as_deref())?;
+    let mut obj = open(input, opts.btf.as_deref(), opts.verbose)?;
 
     for a in assigns {
         let want = internal_map_name(&input.obj_name, &a.section);
@@ -152,7 +155,7 @@ pub fn run(
             plan,
         });
     }
-    let cap = Capture::start();
+    let cap = Capture::with(false, opts.verbose);
     let loaded = obj.load();
     let captured = cap.take();
     drop(cap);
@@ -180,7 +183,7 @@ pub fn run(
             .progs_mut()
             .find(|x| x.name().to_string_lossy() == p.name.as_str())
             .ok_or_else(|| Error::input(&input.path, format!("program '{}' vanished", p.name)))?;
-        let cap = Capture::start();
+        let cap = Capture::with(false, opts.verbose);
         let link = attach::attach(&prog, &p.plan);
         let msgs = vlog::libbpf_messages(&cap.take());
         drop(cap);
@@ -354,17 +357,48 @@ fn load_error(
         })
         .collect();
     if rejected.is_empty() {
-        return Error::libbpf(
-            format!("{}: loading", input.path.display()),
-            e,
-            &vlog::libbpf_messages(captured),
-        );
+        return Error::Libbpf {
+            what: format!("{}: loading", input.path.display()),
+            msg: load_failure(progs, e, captured),
+        };
     }
     Error::Rejected(Box::new(Report {
         file: input.path.display().to_string(),
         object: input.obj_name.clone(),
         programs: rejected,
     }))
+}
+
+/// A load that failed before (or without) a verifier log: what failed, on which program
+/// and map, why in the user's terms, and what to do.
+fn load_failure(progs: &[Prog], e: &libbpf_rs::Error, captured: &str) -> String {
+    let error = format!("{e:#}");
+    let all = vlog::libbpf_messages(captured);
+    let class = failure::classify(&error, &all, "");
+    let msgs = failure::useful_messages(class, &all);
+    let (prog, map) = failure::named(&msgs);
+    let mut what = match prog {
+        Some(p) => match progs.iter().find(|x| x.name == p) {
+            Some(x) => format!("program '{p}' ({})", x.prog_type),
+            None => format!("program '{p}'"),
+        },
+        // Failed before any one program (the probe, opening maps): name them all.
+        None => {
+            let names: Vec<String> = progs.iter().map(|p| format!("'{}'", p.name)).collect();
+            format!("program(s) {}", names.join(", "))
+        }
+    };
+    if let Some(m) = map {
+        what.push_str(&format!(", map '{m}'"));
+    }
+    let mut msg = format!("{what}: {}: {error}", class.describe());
+    if let Some(w) = msgs.iter().rev().find(|w| !error.contains(w.as_str())) {
+        msg.push_str(&format!(" (libbpf: {w})"));
+    }
+    if let Some(h) = class.hint(super::verify::is_root()) {
+        msg.push_str(&format!("; {h}"));
+    }
+    msg
 }
 
 fn poll_events(

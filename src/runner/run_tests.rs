@@ -215,3 +215,124 @@ fn map_option_chooses_the_output_map() {
         "{err}"
     );
 }
+
+fn export(btf: &crate::btf::Btf<'_>, name: &str) -> crate::runner::input::ExportType {
+    let t = btf
+        .find(name, Kind::Struct)
+        .or_else(|| btf.find(name, Kind::Union));
+    let t = t.unwrap();
+    serde_json::from_value(serde_json::json!({"name": name, "type_id": t.id, "members": []}))
+        .unwrap()
+}
+
+#[test]
+fn events_are_the_outermost_exported_struct() {
+    let data = read("types.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let b = &obj.btf;
+    let id = |n: &str| b.find(n, Kind::Struct).unwrap().id;
+    // Header order puts `inner` first: the runtime would decode every sample as it.
+    let exports: Vec<_> = ["inner", "number", "nested", "ptrs"]
+        .iter()
+        .map(|n| export(b, n))
+        .collect();
+    assert_eq!(event_types(b, &exports), vec![id("nested"), id("ptrs")]);
+    assert_eq!(event_types(b, &exports[..1]), vec![id("inner")]);
+    // Several candidates: the sample's size says which (perf samples carry padding).
+    let sized = [(1, 216), (2, 144)];
+    assert_eq!(pick_type(&sized, 216, false), (Some(1), false));
+    assert_eq!(pick_type(&sized, 144, false), (Some(2), false));
+    assert_eq!(pick_type(&sized, 148, true), (Some(2), false));
+    assert_eq!(pick_type(&sized, 148, false), (Some(2), true));
+    assert_eq!(pick_type(&[(1, 8), (2, 8)], 8, false), (Some(1), true));
+    assert_eq!(pick_type(&[(1, 8)], 4, false), (Some(1), false));
+    // The printer follows the sample: a header line whenever the struct changes, and one
+    // warning for a guess.
+    let p = EventPrinter::new(b, &[id("nested"), id("ptrs")], false, false);
+    assert_eq!(p.header(), None);
+    let first = p.line("t", &[0u8; 216]).unwrap();
+    assert!(first.starts_with("TIME     FIRST"), "{first}");
+    assert_eq!(first.lines().count(), 2);
+    assert_eq!(p.line("t", &[0u8; 216]).unwrap().lines().count(), 1);
+    let other = p.line("t", &[0u8; 144]).unwrap();
+    assert_eq!(other.lines().count(), 2, "{other}");
+    assert_eq!(p.take_warning(), None);
+    p.line("t", &[0u8; 300]).unwrap();
+    let w = p.take_warning().unwrap();
+    assert!(
+        w.contains(
+            "300-byte sample could be any of struct nested (216 bytes), struct ptrs (144 bytes)"
+        ),
+        "{w}"
+    );
+    p.line("t", &[0u8; 300]).unwrap();
+    assert_eq!(p.take_warning(), None);
+}
+
+#[test]
+fn columns_are_sized_by_type_and_grow() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    let p = EventPrinter::new(&obj.btf, &[ev], false, false);
+    let header = p.header().unwrap();
+    let mut s = vec![0u8; 40];
+    s[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    s[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+    s[24..40].copy_from_slice(b"fifteen-chars-x\0");
+    let wide = p.line("01:02:03", &s).unwrap();
+    s[0..4].copy_from_slice(&1u32.to_le_bytes());
+    let narrow = p.line("01:02:03", &s).unwrap();
+    // Every column starts where its header does, for the widest and the narrowest values.
+    let starts = |l: &str| -> Vec<usize> {
+        let mut v = vec![0];
+        let b = l.as_bytes();
+        for i in 1..b.len() {
+            if b[i] != b' ' && b[i - 1] == b' ' {
+                v.push(i);
+            }
+        }
+        v
+    };
+    assert_eq!(starts(&header), starts(&wide), "\n{header}\n{wide}");
+    assert_eq!(starts(&header), starts(&narrow), "\n{header}\n{narrow}");
+}
+
+#[test]
+fn histograms_keep_their_other_fields() {
+    let data = read("types.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    // `struct inner { int id; char tag; }` has no integer array: a value made of a comm and
+    // slots is built by hand instead.
+    let _ = obj;
+    let value = crate::runner::decode::Value::Struct(vec![
+        (
+            "comm".into(),
+            crate::runner::decode::Value::Str("bash".into()),
+        ),
+        (
+            "slots".into(),
+            crate::runner::decode::Value::Array(vec![
+                crate::runner::decode::Value::Uint(0),
+                crate::runner::decode::Value::Uint(3),
+            ]),
+        ),
+    ]);
+    let (slots, fields) = crate::runner::print::hist_parts(&value);
+    assert_eq!(slots, vec![0, 3]);
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].0, "comm");
+}
+
+#[test]
+fn json_events_carry_a_timestamp() {
+    let data = read("maps.bpf.o");
+    let obj = Object::parse(&data).unwrap();
+    let ev = obj.btf.find("event", Kind::Struct).unwrap().id;
+    let p = EventPrinter::new(&obj.btf, &[ev], false, true);
+    let line = p.line("2026-12-06T22:30:01.000001Z", &[0u8; 40]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["timestamp"], "2026-12-06T22:30:01.000001Z");
+    assert!(line.starts_with("{\"timestamp\":"), "{line}");
+    assert_eq!(v["pid"], 0);
+}
