@@ -223,26 +223,33 @@ fn apply_doc(
     (doc.description.clone(), extra)
 }
 
-/// What goes wrong for the runtime, said once per section, with what to do about it.
+/// What the eunomia runtime does with a section other than .rodata and .bss, and what
+/// `ecc run` does, said once per section, with how to make it run under both.
 fn section_warning(name: &str, kind: DataKind, vars: &[VariableMeta]) -> String {
     let names = vars
         .iter()
         .map(|v| v.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let fix = match kind {
-        DataKind::Data if name == ".data" => {
-            "make them `const volatile` (read-only, settable before load, lands in .rodata) or \
-             zero-initialise them (lands in .bss)"
-        }
-        DataKind::Kconfig => {
-            "drop the `__kconfig` externs, or pass the values in as `const volatile` globals"
-        }
-        _ => "remove the SEC(\"...\") attribute so they land in .rodata or .bss",
+    let (ours, fix) = match kind {
+        DataKind::Kconfig => (
+            "`ecc run` has libbpf fill them in from the running kernel's config",
+            "for ecli, drop the `__kconfig` externs or pass the values in as `const volatile` \
+             globals",
+        ),
+        DataKind::Data if name == ".data" => (
+            "`ecc run` loads it and makes its variables options, as it does for .rodata",
+            "for ecli, make them `const volatile` (read-only, settable before load, lands in \
+             .rodata) or zero-initialise them (lands in .bss)",
+        ),
+        _ => (
+            "`ecc run` loads it and makes its variables options, as it does for .rodata",
+            "for ecli, remove the SEC(\"...\") attribute so they land in .rodata or .bss",
+        ),
     };
     format!(
-        "section {name} ({names}) is rejected by the eunomia runtime, which only accepts .rodata and .bss \
-         (\"Unsupported section\"); {fix}"
+        "section {name} ({names}): the eunomia runtime (ecli) refuses the package, as it only \
+         accepts .rodata and .bss (\"Unsupported section\"); {ours}; {fix}"
     )
 }
 

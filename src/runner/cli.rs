@@ -17,7 +17,7 @@ use super::kernel_btf::choose;
 use super::metrics;
 use super::options::{self, ParseError};
 use super::run::{run, RunOpts};
-use super::verify::{verify, Report};
+use super::verify::{verify, Report, VerifyOpts};
 use super::{read_input, Error};
 use crate::cli;
 use crate::elf::object::Object;
@@ -39,6 +39,13 @@ struct VerifyArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+    /// Print each program's whole verifier log (kernel log level 1 with statistics: every
+    /// instruction the verifier walked, then its counts), not only a rejection's last lines
+    #[arg(long)]
+    log: bool,
+    /// Pass libbpf's messages, debug ones included, to stderr
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 #[derive(Parser, Debug)]
@@ -80,6 +87,9 @@ struct RunArgs {
     /// a bare PORT binds loopback (127.0.0.1:PORT); other interfaces need an explicit address
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
+    /// Pass libbpf's messages, debug ones included, to stderr
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// How to reach the registry when INPUT is a reference; the binary pulls it before
     /// the run (these options are listed here for help and completions).
     #[cfg(feature = "oci")]
@@ -109,23 +119,19 @@ pub fn main_verify(args: Vec<OsString>) -> i32 {
     };
     let report = read_input(&a.input).and_then(|input| {
         let btf = choose(&input, a.btf.clone(), a.btf_from_package)?;
-        verify(&input, btf.path())
+        let opts = VerifyOpts {
+            log: a.log,
+            verbose: a.verbose,
+        };
+        verify(&input, btf.path(), opts)
     });
     match report {
         Ok(r) => {
             print_report(&r, a.json);
-            let bad = r.programs.iter().filter(|p| p.rejection.is_some()).count();
-            if bad == 0 {
+            if r.all_verified() {
                 0
             } else {
-                cli::print_error(
-                    "ecc verify",
-                    format!(
-                        "{}: {bad} of {} programs rejected by the verifier",
-                        r.file,
-                        r.programs.len()
-                    ),
-                );
+                cli::print_error("ecc verify", format!("{}: {}", r.file, r.summary()));
                 cli::EXIT_FAILURE
             }
         }
@@ -272,6 +278,7 @@ fn run_main(
         },
         dump_at_exit: a.dump_at_exit,
         map: a.map,
+        verbose: a.verbose,
         metrics: a
             .metrics
             .as_deref()

@@ -3,6 +3,7 @@
 //! Pure functions: BTF type + bytes in, values or text out. Every read is bounds-checked
 //! against the sample, so a short or odd sample gives an error, never a panic.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 use crate::btf::{Btf, Kind, Ty};
@@ -451,19 +452,43 @@ fn json_str(s: &mut String, t: &str) {
     s.push('"');
 }
 
-/// Plain-table layout in the runtime's format: `TIME     ` then each column name in upper
-/// case, padded to at least 6 characters, and a space.
+/// Plain-table layout: `TIME     ` then each column name in upper case, a space apart. A
+/// column is as wide as its widest possible value (digits of its integer type, longest
+/// enumerator, `true`/`false`), strings and nested values start at 16 characters, and a
+/// cell that is still wider widens its column from that row on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
-    columns: Vec<(String, usize)>,
+    columns: Vec<(String, Cell<usize>)>,
 }
 
+/// Where a string column starts (a `comm` is 15 characters).
+const STR_WIDTH: usize = 16;
+
 impl Table {
+    /// Columns named `names`, each at least 6 wide (the runtime's minimum).
     pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Table {
         Table {
             columns: names
                 .into_iter()
-                .map(|n| (n.to_uppercase(), n.chars().count().max(6)))
+                .map(|n| (n.to_uppercase(), Cell::new(n.chars().count().max(6))))
+                .collect(),
+        }
+    }
+
+    /// The columns of struct `type_id`, sized by their types.
+    pub fn of(btf: &Btf<'_>, type_id: u32) -> Table {
+        let cols = columns(btf, type_id);
+        if cols.is_empty() {
+            return Table::new([type_name(btf, type_id).as_str()]);
+        }
+        Table {
+            columns: cols
+                .into_iter()
+                .map(|(n, w)| {
+                    let name = n.to_uppercase();
+                    let w = w.max(name.chars().count());
+                    (name, Cell::new(w))
+                })
                 .collect(),
         }
     }
@@ -471,6 +496,7 @@ impl Table {
     pub fn header(&self) -> String {
         let mut s = format!("{:<8} ", "TIME");
         for (name, w) in &self.columns {
+            let w = w.get();
             let _ = write!(s, "{name:<w$} ");
         }
         s.truncate(s.trim_end().len());
@@ -488,17 +514,64 @@ impl Table {
         };
         for (i, (_, w)) in self.columns.iter().enumerate() {
             let cell = cells.get(i).map_or("", String::as_str);
-            let _ = write!(s, "{cell:<w$} ");
+            let width = w.get().max(cell.chars().count());
+            w.set(width);
+            let _ = write!(s, "{cell:<width$} ");
         }
         s.truncate(s.trim_end().len());
         s
     }
 }
 
-/// Column names of a decoded struct type: its members, with anonymous members flattened
-/// as `decode` does.
-pub fn column_names(btf: &Btf<'_>, type_id: u32) -> Vec<String> {
-    fn walk(btf: &Btf<'_>, t: Ty<'_>, out: &mut Vec<String>, depth: usize) {
+/// The widest text a value of type `id` prints as, when that is bounded and small.
+fn text_width(btf: &Btf<'_>, id: u32) -> usize {
+    let Some(t) = btf.skip_mods_and_typedefs(id) else {
+        return 6;
+    };
+    match t.kind() {
+        Kind::Int => {
+            let info = t.int().unwrap_or_default();
+            if info.is_bool() {
+                return 5;
+            }
+            let bits = if info.bits == 0 {
+                t.size() * 8
+            } else {
+                u32::from(info.bits)
+            };
+            let max = if bits >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << bits) - 1
+            };
+            let digits = max.to_string().len();
+            // A signed type's minimum has as many digits as the unsigned maximum of one
+            // bit less, plus the minus sign; never wider than this.
+            if info.is_signed() {
+                digits + 1
+            } else {
+                digits
+            }
+        }
+        Kind::Enum | Kind::Enum64 => t
+            .enum_values()
+            .map(|e| e.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6),
+        Kind::Float => 12,
+        Kind::Ptr => 18,
+        Kind::Array if t.array().is_some_and(|a| is_char(btf, a.elem)) => t
+            .array()
+            .map_or(STR_WIDTH, |a| (a.nelems as usize).saturating_sub(1))
+            .min(STR_WIDTH),
+        _ => STR_WIDTH,
+    }
+}
+
+/// Column names and widths of a struct, flattened as `decode` flattens it.
+fn columns(btf: &Btf<'_>, type_id: u32) -> Vec<(String, usize)> {
+    fn walk(btf: &Btf<'_>, t: Ty<'_>, out: &mut Vec<(String, usize)>, depth: usize) {
         for m in t.members() {
             let target = btf.skip_mods_and_typedefs(m.type_id);
             match target {
@@ -510,15 +583,31 @@ pub fn column_names(btf: &Btf<'_>, type_id: u32) -> Vec<String> {
                 {
                     walk(btf, inner, out, depth + 1)
                 }
-                _ => out.push(m.name.to_string()),
+                _ => {
+                    let w = if m.bitfield_size > 0 {
+                        // A bitfield of n bits: at most n*log10(2)+1 digits and a sign.
+                        (usize::from(m.bitfield_size) * 3).div_ceil(10) + 2
+                    } else {
+                        text_width(btf, m.type_id)
+                    };
+                    out.push((m.name.to_string(), w))
+                }
             }
         }
     }
     let mut out = Vec::new();
     if let Some(t) = btf.skip_mods_and_typedefs(type_id) {
-        walk(btf, t, &mut out, 0);
+        if matches!(t.kind(), Kind::Struct | Kind::Union) {
+            walk(btf, t, &mut out, 0);
+        }
     }
     out
+}
+
+/// Column names of a decoded struct type: its members, with anonymous members flattened
+/// as `decode` does.
+pub fn column_names(btf: &Btf<'_>, type_id: u32) -> Vec<String> {
+    columns(btf, type_id).into_iter().map(|(n, _)| n).collect()
 }
 
 /// Hex dump of a sample with no known type.

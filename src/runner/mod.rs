@@ -9,11 +9,14 @@ mod capture;
 pub mod cli;
 pub mod decode;
 pub mod dump;
+pub mod export;
+pub mod failure;
 pub mod hist;
 pub mod input;
 pub mod kernel_btf;
 pub mod metrics;
 pub mod options;
+pub mod print;
 pub mod run;
 mod sys;
 pub mod verify;
@@ -59,7 +62,7 @@ pub enum Error {
     #[error("{what}: {msg}")]
     Libbpf { what: String, msg: String },
     /// The verifier rejected programs; the report says which and why.
-    #[error("{}: {} program(s) rejected by the verifier", .0.file, .0.programs.len())]
+    #[error("{}: {}", .0.file, .0.summary())]
     Rejected(Box<verify::Report>),
 }
 
@@ -78,23 +81,11 @@ impl Error {
             source,
         }
     }
-
-    fn libbpf(what: impl Into<String>, e: &libbpf_rs::Error, warnings: &[String]) -> Error {
-        let mut msg = format!("{e:#}");
-        // libbpf's last warning usually says why (missing tracepoint, bad map, …).
-        if let Some(w) = warnings.iter().rev().find(|w| !msg.contains(w.as_str())) {
-            msg.push_str(&format!(" (libbpf: {w})"));
-        }
-        Error::Libbpf {
-            what: what.into(),
-            msg,
-        }
-    }
 }
 
 /// Opens the object under the name its package gives it, so internal maps get the names
 /// the package's metadata uses.
-fn open(input: &Input, btf: Option<&Path>) -> Result<OpenObject, Error> {
+fn open(input: &Input, btf: Option<&Path>, verbose: bool) -> Result<OpenObject, Error> {
     let mut b = ObjectBuilder::default();
     b.name(&input.obj_name)
         .map_err(|e| Error::input(&input.path, format!("bad obj_name: {e:#}")))?;
@@ -105,7 +96,7 @@ fn open(input: &Input, btf: Option<&Path>) -> Result<OpenObject, Error> {
         b.btf_custom_path(p)
             .map_err(|e| Error::input(p, format!("{e:#}")))?;
     }
-    let cap = capture::Capture::start();
+    let cap = capture::Capture::with(false, verbose);
     b.open_memory(&input.elf).map_err(|e| {
         let msgs = vlog::libbpf_messages(&cap.take());
         Error::input(

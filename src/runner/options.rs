@@ -1,5 +1,5 @@
 //! The program options `ecc run` generates from a package's data sections, as the eunomia
-//! runtime does: one option per `.rodata`/`.bss` variable, named by `cmdarg.long` or the
+//! runtime does: one option per `.rodata`/`.bss` (and `.data`) variable, named by `cmdarg.long` or the
 //! variable, with `cmdarg.short`, a default from `cmdarg.default` or `value`, help from
 //! `description`, and bools as flags. Values are encoded by the variable's BTF type.
 
@@ -13,7 +13,7 @@ use crate::elf::object::{DataKind, Object};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptSpec {
     pub var: String,
-    /// `.rodata` or `.bss`.
+    /// `.rodata`, `.bss`, `.data` or a custom data section.
     pub section: String,
     pub long: String,
     pub short: Option<char>,
@@ -46,7 +46,14 @@ pub fn hidden(name: &str) -> bool {
 /// `.rodata`/`.bss` variable, named after itself) when there is none.
 pub fn specs(model: &Object<'_>, meta: Option<&Meta>) -> Result<Vec<OptSpec>, String> {
     let mut out = Vec::new();
-    let settable = |name: &str| name == ".rodata" || name == ".bss";
+    // Every global-data section libbpf maps and lets us set before load: `.rodata`, `.bss`
+    // and, beyond the runtime (which refuses them), `.data` and custom `.data.*`/`.rodata.*`
+    // sections. `.kconfig` externs are libbpf's to fill in from the running kernel.
+    let settable = |name: &str| {
+        model.datasecs.iter().any(|d| {
+            d.name == name && matches!(d.kind, DataKind::Rodata | DataKind::Bss | DataKind::Data)
+        })
+    };
     match meta {
         Some(m) => {
             for sec in m
@@ -63,11 +70,7 @@ pub fn specs(model: &Object<'_>, meta: Option<&Meta>) -> Result<Vec<OptSpec>, St
             }
         }
         None => {
-            for sec in model
-                .datasecs
-                .iter()
-                .filter(|s| matches!(s.kind, DataKind::Rodata | DataKind::Bss) && settable(&s.name))
-            {
+            for sec in model.datasecs.iter().filter(|s| settable(&s.name)) {
                 for v in sec.vars.iter().filter(|v| !hidden(&v.name)) {
                     let Some(is_flag) = encodable(&model.btf, v.type_id) else {
                         continue;

@@ -47,7 +47,7 @@ fn specs_follow_cmdarg_and_description() {
     let obj = Object::parse(&data).unwrap();
     let specs = specs(&obj, Some(&meta(serde_json::json!([])))).unwrap();
     let names: Vec<&str> = specs.iter().map(|s| s.long.as_str()).collect();
-    // rodata_cfg (a struct) gets no option; .data is not settable.
+    // rodata_cfg (a struct) gets no option; .data is settable (the runtime refuses it).
     assert_eq!(
         names,
         [
@@ -56,7 +56,8 @@ fn specs_follow_cmdarg_and_description() {
             "failed",
             "comm",
             "pid",
-            "events_total"
+            "events_total",
+            "data_counter"
         ]
     );
     let pid = specs.iter().find(|s| s.var == "targ_pid").unwrap();

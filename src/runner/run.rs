@@ -12,16 +12,15 @@ use libbpf_rs::{MapCore, MapFlags, PerfBufferBuilder, RingBufferBuilder};
 
 use super::attach::{self, Plan, Target};
 use super::capture::Capture;
-use super::decode::{column_names, decode, hex, Table};
+use super::export::{choose_export, sample_meta, Export};
 use super::input::{internal_map_name, Meta, ProgMeta, SampleMeta};
 use super::options::Assign;
+use super::print::{render_sample, EventPrinter};
 use super::verify::{rejection, ProgResult, Report};
-use super::{dump, metrics, open, prog_type_name, sys, vlog, Error, Input};
-use crate::btf::{Btf, Kind};
+use super::{dump, failure, metrics, open, prog_type_name, sys, vlog, Error, Input};
+use crate::btf::Btf;
 use crate::elf::object::Object;
 
-const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
-const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 /// How long one poll may block, so stop requests and deadlines are seen promptly.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -41,6 +40,9 @@ pub struct RunOpts {
     pub map: Option<String>,
     /// Serve the maps in the Prometheus text format on this address while running.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Copy libbpf's messages, debug ones included, to stderr while opening, loading and
+    /// attaching.
+    pub verbose: bool,
 }
 
 /// When to stop: the caller's flag (set from SIGINT/SIGTERM by the binary), the deadline of
@@ -80,216 +82,6 @@ impl Stop<'_> {
     }
 }
 
-/// What the runner prints: the export map chosen as the package spec says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Export {
-    /// Samples from a ring buffer or perf event array, decoded as `type_id` (hex when
-    /// there is no type: a bare object without a `struct event`).
-    Events {
-        map: String,
-        perf: bool,
-        type_id: Option<u32>,
-    },
-    Sample {
-        map: String,
-        sample: SampleMeta,
-        key_type: Option<u32>,
-        value_type: Option<u32>,
-    },
-    Nothing,
-}
-
-/// The maps that program code refers to (relocations against symbols in `.maps`).
-pub fn maps_used_by_programs(model: &Object<'_>) -> Vec<String> {
-    use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
-    let Ok(file) = object::File::parse(model.data) else {
-        return Vec::new();
-    };
-    let mut used = Vec::new();
-    for p in &model.programs {
-        let Ok(sec) = file.section_by_index(object::SectionIndex(p.section_index)) else {
-            continue;
-        };
-        for (_, r) in sec.relocations() {
-            let object::RelocationTarget::Symbol(i) = r.target() else {
-                continue;
-            };
-            let Ok(sym) = file.symbol_by_index(i) else {
-                continue;
-            };
-            let in_maps = sym
-                .section_index()
-                .and_then(|s| file.section_by_index(s).ok())
-                .is_some_and(|s| s.name() == Ok(".maps"));
-            if let (true, Ok(name)) = (in_maps, sym.name()) {
-                if !used.iter().any(|u| u == name) {
-                    used.push(name.to_string());
-                }
-            }
-        }
-    }
-    used
-}
-
-/// The output map: `wanted` (`--map NAME`), else the runtime's rule, the last map that is a
-/// ring buffer, a perf event array or has `@sample` metadata, preferring maps that some
-/// program writes (a declared but unused ring buffer would print nothing). Samples are
-/// decoded with `export_types[0]`.
-pub fn choose_export(
-    model: &Object<'_>,
-    meta: Option<&Meta>,
-    wanted: Option<&str>,
-) -> Result<Export, String> {
-    let sample_of = |name: &str| sample_meta(meta, name);
-    let is_output = |m: &&crate::elf::object::MapDef| {
-        matches!(
-            m.map_type,
-            Some(BPF_MAP_TYPE_RINGBUF | BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-        ) || sample_of(&m.name).is_some()
-    };
-    let chosen = match wanted {
-        Some(w) => {
-            let m = model.maps.iter().find(|m| m.name == w).ok_or_else(|| {
-                let names: Vec<&str> = model.maps.iter().map(|m| m.name.as_str()).collect();
-                format!("--map {w}: no such map (maps: {})", names.join(", "))
-            })?;
-            if !is_output(&m) {
-                if !dump::is_table(m.map_type) {
-                    return Err(format!(
-                        "--map {w}: a map of type {} cannot be printed",
-                        m.map_type.unwrap_or(0)
-                    ));
-                }
-                // A plain hash or array: printed as `key: value` every second.
-                return Ok(Export::Sample {
-                    map: m.name.clone(),
-                    sample: SampleMeta {
-                        interval: 1000,
-                        kind: "table".into(),
-                        unit: String::new(),
-                        clear_map: false,
-                    },
-                    key_type: m.key_type,
-                    value_type: m.value_type,
-                });
-            }
-            Some(m)
-        }
-        None => {
-            let used = maps_used_by_programs(model);
-            let outputs: Vec<_> = model.maps.iter().filter(is_output).collect();
-            outputs
-                .iter()
-                .rev()
-                .find(|m| used.contains(&m.name))
-                .or(outputs.last())
-                .copied()
-        }
-    };
-    let Some(map) = chosen else {
-        return Ok(Export::Nothing);
-    };
-    if let Some(sample) = sample_of(&map.name) {
-        return Ok(Export::Sample {
-            map: map.name.clone(),
-            sample,
-            key_type: map.key_type,
-            value_type: map.value_type,
-        });
-    }
-    let perf = map.map_type == Some(BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-    let type_id = match meta {
-        Some(m) => {
-            let et = m.export_types.first().ok_or_else(|| {
-                format!(
-                    "map '{}' sends events but the package has no export_types; \
-                     compile it with the header that declares the event struct",
-                    map.name
-                )
-            })?;
-            check_export_type(&model.btf, et)?;
-            Some(et.type_id)
-        }
-        None => model.btf.find("event", Kind::Struct).map(|t| t.id),
-    };
-    Ok(Export::Events {
-        map: map.name.clone(),
-        perf,
-        type_id,
-    })
-}
-
-/// The runtime's check: `type_id` is a STRUCT with the same name and member names.
-fn check_export_type(btf: &Btf<'_>, et: &super::input::ExportType) -> Result<(), String> {
-    let t = btf
-        .ty(et.type_id)
-        .filter(|t| t.kind() == Kind::Struct && t.name() == et.name)
-        .ok_or_else(|| {
-            format!(
-                "export type '{}' is not struct {} (BTF id {}) in the object",
-                et.name, et.name, et.type_id
-            )
-        })?;
-    let names: Vec<&str> = t.members().map(|m| m.name).collect();
-    let want: Vec<&str> = et.members.iter().map(|m| m.name.as_str()).collect();
-    if names != want {
-        return Err(format!(
-            "export type '{}' has members [{}] in the package but [{}] in BTF",
-            et.name,
-            want.join(", "),
-            names.join(", ")
-        ));
-    }
-    Ok(())
-}
-
-/// Formats event samples: table rows or JSON lines.
-pub struct EventPrinter<'b, 'a> {
-    btf: &'b Btf<'a>,
-    type_id: Option<u32>,
-    json: bool,
-    table: Table,
-}
-
-impl<'b, 'a> EventPrinter<'b, 'a> {
-    pub fn new(btf: &'b Btf<'a>, type_id: Option<u32>, json: bool) -> Self {
-        let cols = type_id.map(|id| column_names(btf, id)).unwrap_or_default();
-        let table = if cols.is_empty() {
-            Table::new(["data"])
-        } else {
-            Table::new(cols.iter().map(String::as_str))
-        };
-        EventPrinter {
-            btf,
-            type_id,
-            json,
-            table,
-        }
-    }
-
-    pub fn header(&self) -> Option<String> {
-        (!self.json).then(|| self.table.header())
-    }
-
-    /// One output line for a sample, or the error line to print instead.
-    pub fn line(&self, time: &str, sample: &[u8]) -> Result<String, String> {
-        let Some(id) = self.type_id else {
-            let h = hex(sample);
-            return Ok(if self.json {
-                format!("{{\"data\":\"{h}\"}}")
-            } else {
-                self.table.row(time, &super::decode::Value::Str(h))
-            });
-        };
-        let v = decode(self.btf, id, sample).map_err(|e| e.to_string())?;
-        Ok(if self.json {
-            v.to_json()
-        } else {
-            self.table.row(time, &v)
-        })
-    }
-}
-
 /// Runs until `stop` is set or `opts.duration` passes. Everything but the kernel work is
 /// prepared and checked first, so bad input fails before anything is loaded.
 pub fn run(
@@ -313,7 +105,7 @@ pub fn run(
         .map(metrics::Exporter::bind)
         .transpose()
         .map_err(Error::Unavailable)?;
-    let mut obj = open(input, opts.btf.as_deref())?;
+    let mut obj = open(input, opts.btf.as_deref(), opts.verbose)?;
 
     for a in assigns {
         let want = internal_map_name(&input.obj_name, &a.section);
@@ -363,7 +155,7 @@ pub fn run(
             plan,
         });
     }
-    let cap = Capture::start();
+    let cap = Capture::with(false, opts.verbose);
     let loaded = obj.load();
     let captured = cap.take();
     drop(cap);
@@ -391,7 +183,7 @@ pub fn run(
             .progs_mut()
             .find(|x| x.name().to_string_lossy() == p.name.as_str())
             .ok_or_else(|| Error::input(&input.path, format!("program '{}' vanished", p.name)))?;
-        let cap = Capture::start();
+        let cap = Capture::with(false, opts.verbose);
         let link = attach::attach(&prog, &p.plan);
         let msgs = vlog::libbpf_messages(&cap.take());
         drop(cap);
@@ -459,9 +251,9 @@ pub fn run(
         links.len()
     );
     let result = match &export {
-        Export::Events { map, perf, type_id } => {
-            let printer = EventPrinter::new(&model.btf, *type_id, opts.json);
-            poll_events(&obj, map, *perf, &printer, &stop, &events)
+        Export::Events { map, perf, types } => {
+            let printer = EventPrinter::new(&model.btf, types, *perf, opts.json);
+            poll_events(&obj, map, *perf, &printer, opts.json, &stop, &events)
         }
         Export::Sample {
             map,
@@ -507,13 +299,6 @@ pub fn run(
         Ok(())
     };
     result.and(dumped)
-}
-
-/// A map's `@sample` metadata.
-fn sample_meta(meta: Option<&Meta>, name: &str) -> Option<SampleMeta> {
-    meta.and_then(|m| m.bpf_skel.maps.as_ref())
-        .and_then(|maps| maps.iter().find(|m| m.name == name))
-        .and_then(|m| m.sample().ok().flatten())
 }
 
 /// One program of the object and how it is to be attached.
@@ -572,11 +357,10 @@ fn load_error(
         })
         .collect();
     if rejected.is_empty() {
-        return Error::libbpf(
-            format!("{}: loading", input.path.display()),
-            e,
-            &vlog::libbpf_messages(captured),
-        );
+        return Error::Libbpf {
+            what: format!("{}: loading", input.path.display()),
+            msg: load_failure(progs, e, captured),
+        };
     }
     Error::Rejected(Box::new(Report {
         file: input.path.display().to_string(),
@@ -585,11 +369,44 @@ fn load_error(
     }))
 }
 
+/// A load that failed before (or without) a verifier log: what failed, on which program
+/// and map, why in the user's terms, and what to do.
+fn load_failure(progs: &[Prog], e: &libbpf_rs::Error, captured: &str) -> String {
+    let error = format!("{e:#}");
+    let all = vlog::libbpf_messages(captured);
+    let class = failure::classify(&error, &all, "");
+    let msgs = failure::useful_messages(class, &all);
+    let (prog, map) = failure::named(&msgs);
+    let mut what = match prog {
+        Some(p) => match progs.iter().find(|x| x.name == p) {
+            Some(x) => format!("program '{p}' ({})", x.prog_type),
+            None => format!("program '{p}'"),
+        },
+        // Failed before any one program (the probe, opening maps): name them all.
+        None => {
+            let names: Vec<String> = progs.iter().map(|p| format!("'{}'", p.name)).collect();
+            format!("program(s) {}", names.join(", "))
+        }
+    };
+    if let Some(m) = map {
+        what.push_str(&format!(", map '{m}'"));
+    }
+    let mut msg = format!("{what}: {}: {error}", class.describe());
+    if let Some(w) = msgs.iter().rev().find(|w| !error.contains(w.as_str())) {
+        msg.push_str(&format!(" (libbpf: {w})"));
+    }
+    if let Some(h) = class.hint(super::verify::is_root()) {
+        msg.push_str(&format!("; {h}"));
+    }
+    msg
+}
+
 fn poll_events(
     obj: &libbpf_rs::Object,
     map_name: &str,
     perf: bool,
     printer: &EventPrinter<'_, '_>,
+    json: bool,
     stop: &Stop<'_>,
     events: &Cell<u64>,
 ) -> Result<(), Error> {
@@ -602,9 +419,17 @@ fn poll_events(
     }
     let handle = |data: &[u8]| {
         events.set(events.get() + 1);
-        match printer.line(&sys::local_hms(), data) {
+        let time = if json {
+            sys::utc_rfc3339()
+        } else {
+            sys::local_hms()
+        };
+        match printer.line(&time, data) {
             Ok(l) => stop.print(&l),
             Err(e) => eprintln!("ecc run: error: {e}"),
+        }
+        if let Some(w) = printer.take_warning() {
+            eprintln!("ecc run: warning: {w}");
         }
     };
     let setup = |e: libbpf_rs::Error| Error::Libbpf {
@@ -697,68 +522,16 @@ fn sample_map(
             value_type,
             &entries,
             json,
-            &sys::local_hms(),
+            &if json {
+                sys::utc_rfc3339()
+            } else {
+                sys::local_hms()
+            },
         );
         if !text.is_empty() {
             stop.print(text.trim_end_matches('\n'));
         }
     }
-}
-
-/// One sampling interval's output. Pure, for tests.
-pub fn render_sample(
-    btf: &Btf<'_>,
-    sample: &SampleMeta,
-    key_type: Option<u32>,
-    value_type: Option<u32>,
-    entries: &[(Vec<u8>, Vec<u8>)],
-    json: bool,
-    time: &str,
-) -> String {
-    let show = |ty: Option<u32>, b: &[u8]| match ty.map(|t| decode(btf, t, b)) {
-        Some(Ok(v)) => v,
-        _ => super::decode::Value::Str(hex(b)),
-    };
-    let mut s = String::new();
-    if !json && !entries.is_empty() {
-        s.push_str(&format!("{time}\n"));
-    }
-    for (k, v) in entries {
-        let key = show(key_type, k);
-        let value = show(value_type, v);
-        if sample.kind == "log2_hist" || sample.kind == "linear_hist" {
-            let mut slots = Vec::new();
-            value.integers(&mut slots);
-            if json {
-                let list: Vec<String> = slots.iter().map(u64::to_string).collect();
-                s.push_str(&format!(
-                    "{{\"key\":{},\"type\":\"{}\",\"unit\":{},\"slots\":[{}]}}\n",
-                    key.to_json(),
-                    sample.kind,
-                    super::decode::Value::Str(sample.unit.clone()).to_json(),
-                    list.join(",")
-                ));
-                continue;
-            }
-            if entries.len() > 1 {
-                s.push_str(&format!("key = {}\n", key.to_text()));
-            }
-            if sample.kind == "log2_hist" {
-                s.push_str(&super::hist::log2_hist(&slots, &sample.unit));
-            } else {
-                s.push_str(&super::hist::linear_hist(&slots, &sample.unit));
-            }
-        } else if json {
-            s.push_str(&format!(
-                "{{\"key\":{},\"value\":{}}}\n",
-                key.to_json(),
-                value.to_json()
-            ));
-        } else {
-            s.push_str(&format!("{}: {}\n", key.to_text(), value.to_text()));
-        }
-    }
-    s
 }
 
 #[cfg(test)]

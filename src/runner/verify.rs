@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::capture::Capture;
+use super::failure::{classify, useful_messages, Failure};
 use super::vlog::{analyze, libbpf_messages, prog_logs, tail};
 use super::{open, prog_type_name, Error, Input};
 use crate::elf::object::Object;
@@ -32,6 +33,9 @@ pub struct ProgResult {
     pub status: &'static str,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<Rejection>,
+    /// The whole verifier log, one entry per line (`verify --log`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -40,7 +44,12 @@ pub struct Rejection {
     /// before it ran (permissions, a map libbpf could not create, …).
     #[serde(skip)]
     pub verifier: bool,
+    /// What kind of failure it is (`verifier`, `permission`, `kernel_feature`, …).
+    pub failure: Failure,
     pub error: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     pub reason: Option<String>,
     pub insn: Option<u32>,
     pub source: Option<SourceLine>,
@@ -59,6 +68,40 @@ pub struct SourceLine {
 impl Report {
     pub fn all_verified(&self) -> bool {
         self.programs.iter().all(|p| p.rejection.is_none())
+    }
+
+    /// `2 of 3 programs rejected by the verifier`, `1 of 1 programs failed to load
+    /// (permission denied)`: what went wrong, counted.
+    pub fn summary(&self) -> String {
+        let failed: Vec<&Rejection> = self
+            .programs
+            .iter()
+            .filter_map(|p| p.rejection.as_ref())
+            .collect();
+        let n = self.programs.len();
+        let rejected = failed
+            .iter()
+            .filter(|r| r.failure == Failure::Verifier)
+            .count();
+        let mut kinds: Vec<&str> = failed
+            .iter()
+            .filter(|r| r.failure != Failure::Verifier)
+            .map(|r| r.failure.describe())
+            .collect();
+        kinds.dedup();
+        match (rejected, kinds.is_empty()) {
+            (r, true) => format!("{r} of {n} programs rejected by the verifier"),
+            (0, false) => format!(
+                "{} of {n} programs failed to load ({})",
+                failed.len(),
+                kinds.join(", ")
+            ),
+            (r, false) => format!(
+                "{r} of {n} programs rejected by the verifier, {} failed to load ({})",
+                failed.len() - r,
+                kinds.join(", ")
+            ),
+        }
     }
 
     pub fn to_text(&self) -> String {
@@ -82,7 +125,19 @@ impl Report {
                     let n = p.insns.map_or("?".into(), |n| n.to_string());
                     let _ = writeln!(s, "{head}  {n:>5} insns  verified");
                 }
+                Some(r) if p.log.is_some() => {
+                    // The whole log follows; the tail would repeat its end.
+                    let mut r = r.clone();
+                    r.log_tail.clear();
+                    s.push_str(&r.to_text(&head));
+                }
                 Some(r) => s.push_str(&r.to_text(&head)),
+            }
+            if let Some(log) = &p.log {
+                let _ = writeln!(s, "  verifier log ({} lines):", log.len());
+                for l in log {
+                    let _ = writeln!(s, "    {l}");
+                }
             }
         }
         s
@@ -98,7 +153,7 @@ impl ProgResult {
     ) -> ProgResult {
         let status = match &rejection {
             None => "verified",
-            Some(r) if r.verifier => "rejected",
+            Some(r) if r.failure == Failure::Verifier => "rejected",
             Some(_) => "failed",
         };
         ProgResult {
@@ -107,6 +162,7 @@ impl ProgResult {
             insns,
             status,
             rejection,
+            log: None,
         }
     }
 }
@@ -114,14 +170,21 @@ impl ProgResult {
 impl Rejection {
     /// The rejection as text, starting with `head` (the program's name and type).
     pub fn to_text(&self, head: &str) -> String {
-        let mut s = if self.verifier {
+        let mut s = if self.failure == Failure::Verifier {
             format!(
                 "{head}  rejected: {}\n",
                 self.reason.as_deref().unwrap_or(&self.error)
             )
         } else {
-            format!("{head}  failed to load: {}\n", self.error)
+            format!(
+                "{head}  failed to load ({}): {}\n",
+                self.failure.describe(),
+                self.error
+            )
         };
+        if let Some(h) = &self.hint {
+            let _ = writeln!(s, "  hint: {h}");
+        }
         if let Some(src) = &self.source {
             let loc = match (&src.file, src.line) {
                 (Some(f), Some(l)) => format!("{f}:{l}"),
@@ -152,11 +215,23 @@ impl Rejection {
     }
 }
 
+/// How `verify` loads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerifyOpts {
+    /// Keep each program's whole verifier log (kernel log level 1 and statistics).
+    pub log: bool,
+    /// Copy libbpf's messages, debug ones included, to stderr.
+    pub verbose: bool,
+}
+
+/// Kernel verifier log level for `--log`: 1 (every instruction walked) | 4 (statistics).
+const FULL_LOG_LEVEL: u32 = 1 | 4;
+
 /// Loads the whole object first; when that fails, loads each program on its own (the
 /// others with autoload off), so one rejection does not hide the verdicts on the rest.
-pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
+pub fn verify(input: &Input, btf: Option<&Path>, opts: VerifyOpts) -> Result<Report, Error> {
     let model = Object::parse(&input.elf).map_err(|e| Error::object(&input.path, e))?;
-    let obj = open(input, btf)?;
+    let mut obj = open(input, btf, opts.verbose)?;
     let progs: Vec<(String, String)> = obj
         .progs()
         .map(|p| {
@@ -174,27 +249,47 @@ pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
         object: input.obj_name.clone(),
         programs,
     };
-    let cap = Capture::start();
+    let logs_of = |captured: &str, name: &str| {
+        opts.log.then(|| {
+            prog_logs(captured)
+                .into_iter()
+                .filter(|l| l.prog == name)
+                .flat_map(|l| l.log.lines().map(str::to_string).collect::<Vec<_>>())
+                .collect::<Vec<String>>()
+        })
+    };
+    if opts.log {
+        for mut p in obj.progs_mut() {
+            p.set_log_level(FULL_LOG_LEVEL);
+        }
+    }
+    let cap = Capture::with(opts.log, opts.verbose);
     let all = obj.load();
+    let captured = cap.take();
     drop(cap);
     if let Ok(loaded) = all {
         let results = progs
             .into_iter()
             .map(|(name, prog_type)| {
                 let insns = insn_count(&loaded, &name);
-                ProgResult::new(name, prog_type, insns, None)
+                let mut r = ProgResult::new(name, prog_type, insns, None);
+                r.log = logs_of(&captured, &r.name);
+                r
             })
             .collect();
         return Ok(report(results));
     }
     let mut results = Vec::new();
     for (name, prog_type) in progs {
-        let mut obj = open(input, btf)?;
+        let mut obj = open(input, btf, opts.verbose)?;
         for mut p in obj.progs_mut() {
             let me = p.name().to_string_lossy() == name.as_str();
             p.set_autoload(me);
+            if opts.log {
+                p.set_log_level(FULL_LOG_LEVEL);
+            }
         }
-        let cap = Capture::start();
+        let cap = Capture::with(opts.log, opts.verbose);
         let loaded = obj.load();
         let captured = cap.take();
         drop(cap);
@@ -202,7 +297,9 @@ pub fn verify(input: &Input, btf: Option<&Path>) -> Result<Report, Error> {
             Ok(o) => (insn_count(&o, &name), None),
             Err(e) => (None, Some(rejection(&model, &name, &e, &captured))),
         };
-        results.push(ProgResult::new(name, prog_type, insns, rejection));
+        let mut r = ProgResult::new(name, prog_type, insns, rejection);
+        r.log = logs_of(&captured, &r.name);
+        results.push(r);
     }
     Ok(report(results))
 }
@@ -236,8 +333,10 @@ pub fn rejection(
                 text: s.text,
             })
         });
-    let msgs = libbpf_messages(captured);
+    let all = libbpf_messages(captured);
     let mut error = format!("{err:#}");
+    let failure = classify(&error, &all, log);
+    let msgs = useful_messages(failure, &all);
     let verifier = !log.trim().is_empty();
     let log_tail = if !verifier {
         // No verifier log (EPERM, a map libbpf could not create, …): libbpf's words instead.
@@ -250,12 +349,19 @@ pub fn rejection(
     };
     Rejection {
         verifier,
+        failure,
         error,
+        hint: failure.hint(is_root()).map(str::to_string),
         reason: a.reason,
         insn: a.insn,
         source,
         log_tail,
     }
+}
+
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Maps instruction `insn` of `prog` to its BTF line_info record. Only instructions of the
@@ -317,15 +423,17 @@ mod tests {
             std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hist.bpf.o")).unwrap();
         let obj = Object::parse(&data).unwrap();
         let err = libbpf_rs::Error::from(std::io::Error::from_raw_os_error(1));
-        let captured = "libbpf: Error in bpf_object__probe_loading(): -EPERM. Couldn't load trivial BPF program.\n";
+        let captured = "libbpf: Error in bpf_object__probe_loading(): -EPERM. Couldn't load trivial BPF program. Make sure your kernel supports BPF (CONFIG_BPF_SYSCALL=y) and/or that RLIMIT_MEMLOCK is set to big enough value.\n";
         let r = rejection(&obj, "handle_exec", &err, captured);
         assert!(!r.verifier);
+        assert_eq!(r.failure, Failure::Permission);
+        // libbpf's RLIMIT_MEMLOCK advice is replaced by the capability hint.
+        assert_eq!(r.error, "Operation not permitted (os error 1)");
         assert!(
-            r.error.starts_with("Operation not permitted"),
-            "{}",
-            r.error
+            r.hint.as_deref().unwrap().contains("CAP_BPF"),
+            "{:?}",
+            r.hint
         );
-        assert!(r.error.contains("bpf_object__probe_loading"), "{}", r.error);
         let p = ProgResult::new("handle_exec".into(), "tracepoint".into(), None, Some(r));
         assert_eq!(p.status, "failed");
         let text = p
@@ -334,13 +442,13 @@ mod tests {
             .unwrap()
             .to_text("handle_exec  tracepoint");
         assert!(
-            text.starts_with("handle_exec  tracepoint  failed to load: Operation not permitted"),
+            text.starts_with(
+                "handle_exec  tracepoint  failed to load (permission denied): Operation not permitted"
+            ),
             "{text}"
         );
-        assert!(
-            text.contains("  libbpf (last 1 lines):\n    Error in bpf_object__probe_loading()"),
-            "{text}"
-        );
+        assert!(text.contains("\n  hint: "), "{text}");
+        assert!(!text.contains("RLIMIT_MEMLOCK"), "{text}");
     }
 
     #[test]
@@ -355,6 +463,7 @@ mod tests {
                     insns: Some(12),
                     status: "verified",
                     rejection: None,
+                    log: None,
                 },
                 ProgResult {
                     name: "long_name".into(),
@@ -363,7 +472,9 @@ mod tests {
                     status: "rejected",
                     rejection: Some(Rejection {
                         verifier: true,
+                        failure: Failure::Verifier,
                         error: "Permission denied (os error 13)".into(),
+                        hint: None,
                         reason: Some("R0 invalid mem access 'scalar'".into()),
                         insn: Some(3),
                         source: Some(SourceLine {
@@ -373,6 +484,7 @@ mod tests {
                         }),
                         log_tail: vec!["3: (61) r0 = *(u32 *)(r1 +0)".into()],
                     }),
+                    log: None,
                 },
             ],
         };
