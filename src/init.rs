@@ -14,6 +14,8 @@ pub enum Template {
     Package,
     /// the same eBPF side and a native loader on its libbpf skeleton
     Libbpf,
+    /// the same eBPF side and a Wasm guest app.c, built by `ecc build-wasm`, run by `ecc run app.wasm`
+    Wasm,
 }
 
 impl Template {
@@ -21,6 +23,7 @@ impl Template {
         match self {
             Template::Package => "package",
             Template::Libbpf => "libbpf",
+            Template::Wasm => "wasm",
         }
     }
 }
@@ -167,7 +170,7 @@ mod tests {
 
     #[test]
     fn every_template_substitutes_the_name_everywhere() {
-        for t in [Template::Package, Template::Libbpf] {
+        for t in [Template::Package, Template::Libbpf, Template::Wasm] {
             let files = files(t, "snoop");
             assert!(files.iter().any(|(p, _)| p == Path::new("snoop.bpf.c")));
             assert!(files.iter().any(|(p, _)| p == Path::new("Makefile")));
