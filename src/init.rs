@@ -7,16 +7,7 @@ use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
-/// The project templates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Template {
-    /// a eunomia package: `make` builds package.json, `make run` runs `ecc run`
-    Package,
-    /// the same eBPF side and a native loader on its libbpf skeleton
-    Libbpf,
-    /// the same eBPF side and a Wasm guest app.c, built by `ecc build-wasm`, run by `ecc run app.wasm`
-    Wasm,
-}
+include!("args/template.rs");
 
 impl Template {
     fn folder(self) -> &'static str {
