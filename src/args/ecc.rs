@@ -144,8 +144,11 @@ struct BuildWasm {
     clang_args: Vec<std::ffi::OsString>,
 }
 
+/// Builds one command's description.
+type Describe = fn() -> clap::Command;
+
 /// ecc's commands in `ecc --help` order, with their descriptions.
-const COMMANDS: &[(&str, fn() -> clap::Command)] = &[
+const COMMANDS: &[(&str, Describe)] = &[
     ("init", <InitArgs as clap::CommandFactory>::command),
     ("verify", verify_command),
     ("run", run_command),
