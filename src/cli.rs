@@ -1,6 +1,7 @@
 //! Conventions both binaries and every subcommand follow: exit statuses (0 ok, 1 failure,
 //! 2 usage error), the error prefix (`ecc: error: ...`, `ecc run: error: ...`), clap's
-//! help and errors printed in that style, shell completions and man pages.
+//! help and errors printed in that style, shell completions and man pages (rendered at build
+//! time).
 
 use std::fmt::Display;
 use std::io::Write;
@@ -73,24 +74,18 @@ pub fn completions(mut cmd: clap::Command, shell: Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, &mut cmd, bin, out);
 }
 
-/// Writes man pages for `cmd` and each of its subcommands (`ecc.1`, `ecc-run.1`, ...) into
-/// `dir`, atomically each. Returns the files written.
-pub fn man_pages(cmd: &clap::Command, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut cmd = cmd.clone();
-    cmd.build();
-    let mut pages = vec![(cmd.get_name().to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("{}-{}", cmd.get_name(), sub.get_name());
-        let bin = format!("{} {}", cmd.get_name(), sub.get_name());
-        pages.push((name.clone(), sub.clone().name(name).bin_name(bin)));
-    }
+// `ECC_MAN_PAGES` and `WASM_BPFTOOL_MAN_PAGES`: rendered by build.rs from the same clap
+// descriptions the binaries parse with (src/args/).
+include!(concat!(env!("OUT_DIR"), "/man.rs"));
+
+/// Writes man pages (file name, roff text: one of the tables above) into `dir`, atomically
+/// each. Returns the files written.
+pub fn write_man_pages(pages: &[(&str, &[u8])], dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for (name, page) in pages {
-        let mut text = Vec::new();
-        clap_mangen::Man::new(page).render(&mut text)?;
-        let path = dir.join(format!("{name}.1"));
-        crate::util::fs::write_atomic(&path, &text)?;
+    for (name, text) in pages {
+        let path = dir.join(name);
+        crate::util::fs::write_atomic(&path, text)?;
         written.push(path);
     }
     Ok(written)

@@ -7,20 +7,14 @@ use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
-/// The project templates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Template {
-    /// a eunomia package: `make` builds package.json, `make run` runs `ecc run`
-    Package,
-    /// the same eBPF side and a native loader on its libbpf skeleton
-    Libbpf,
-}
+include!("args/template.rs");
 
 impl Template {
     fn folder(self) -> &'static str {
         match self {
             Template::Package => "package",
             Template::Libbpf => "libbpf",
+            Template::Wasm => "wasm",
         }
     }
 }
@@ -167,7 +161,7 @@ mod tests {
 
     #[test]
     fn every_template_substitutes_the_name_everywhere() {
-        for t in [Template::Package, Template::Libbpf] {
+        for t in [Template::Package, Template::Libbpf, Template::Wasm] {
             let files = files(t, "snoop");
             assert!(files.iter().any(|(p, _)| p == Path::new("snoop.bpf.c")));
             assert!(files.iter().any(|(p, _)| p == Path::new("Makefile")));

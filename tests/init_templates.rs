@@ -68,7 +68,7 @@ fn init_refuses_existing_paths_and_bad_names() {
         ("int", "C keyword"),
         ("vmlinux", "not a usable project name"),
     ] {
-        for template in ["package", "libbpf"] {
+        for template in ["package", "libbpf", "wasm"] {
             let o = ecc(d, &["init", name, "--template", template]);
             let err = stderr(&o);
             assert_eq!(o.status.code(), Some(1), "{name}: {err}");
@@ -94,7 +94,7 @@ fn init_refuses_existing_paths_and_bad_names() {
 
 #[test]
 fn generated_trees_match_the_snapshots() {
-    for template in ["package", "libbpf"] {
+    for template in ["package", "libbpf", "wasm"] {
         let dir = scratch("init-snap");
         let o = ecc(dir.path(), &["init", "snoop", "-t", template]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -232,5 +232,65 @@ fn libbpf_template_builds_twice_and_runs() {
     let (out, comm) = run_for_2s(&p, &["run", "ARGS=-d 2"]);
     assert!(out.contains(&comm), "no event for {comm}:\n{out}");
     // At exit the lifetime histogram from the @sample map, read through the skeleton.
+    assert!(out.contains("lifetime (usecs) : count"), "{out}");
+}
+
+#[test]
+fn wasm_template_builds_twice_and_runs() {
+    let dir = scratch("init-wasm");
+    let o = ecc(dir.path(), &["init", "--template", "wasm", "wasmtrace"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = dir.path().join("wasmtrace");
+    build_twice(&p, "wasmtrace");
+    let wasm = std::fs::read(p.join("app.wasm")).unwrap();
+    assert!(wasm.starts_with(b"\0asm"), "app.wasm is not a Wasm module");
+    // The guest's header has the BPF layout, checked by its own asserts when app.c compiled.
+    let header = std::fs::read_to_string(p.join("wasmtrace.wasm.h")).unwrap();
+    assert!(
+        header.contains("struct event {") && header.contains("struct hist {"),
+        "{header}"
+    );
+    // Touching app.c rebuilds the module only.
+    let later = std::time::SystemTime::now() + Duration::from_secs(2);
+    std::fs::File::options()
+        .write(true)
+        .open(p.join("app.c"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let rebuilt = make_ok(&p, &[]);
+    assert!(rebuilt.contains("build-wasm"), "{rebuilt}");
+    assert!(!rebuilt.contains(" -M "), "{rebuilt}");
+    // Back in the past, so `make run` has nothing to rebuild.
+    let earlier = std::time::SystemTime::now() - Duration::from_secs(10);
+    std::fs::File::options()
+        .write(true)
+        .open(p.join("app.c"))
+        .unwrap()
+        .set_modified(earlier)
+        .unwrap();
+    // The guest's own usage, without BPF: also compiles the module into the cache, so the
+    // run below starts in time for the events.
+    let usage = make(&p, &["run", "ARGS=-h"]);
+    assert!(usage.status.success(), "{}", stderr(&usage));
+    assert!(
+        stderr(&usage).contains("usage: app.wasm"),
+        "{}",
+        stderr(&usage)
+    );
+    if !support::kernel_or_skip("wasm_template_builds_twice_and_runs") {
+        return;
+    }
+    let (out, comm) = run_for_2s(&p, &["run", "ARGS=-d 2"]);
+    let line = out
+        .lines()
+        .find(|l| l.contains(&comm))
+        .unwrap_or_else(|| panic!("no event for {comm}:\n{out}"));
+    assert!(
+        line.contains(&format!("/{comm}")),
+        "the filename column: {line}"
+    );
+    assert!(out.contains("PID") && out.contains("FILENAME"), "{out}");
+    // At exit the lifetime histogram, read by the guest through the map ABI.
     assert!(out.contains("lifetime (usecs) : count"), "{out}");
 }

@@ -1,8 +1,8 @@
 //! ecc: compiles an eBPF C program into `<name>.bpf.o` and a package.json that the eunomia
 //! runtime runs. Command line compatible with the original ecc:
 //!   ecc [OPTIONS] <SOURCE_PATH> [EXPORT_EVENT_HEADER] [-- <extra clang args>...]
-//! and subcommands (`ecc init`, `ecc run`, ...) from the SUBCOMMANDS table. Exit statuses
-//! and error messages follow `ecc::cli`.
+//! and subcommands (`ecc init`, `ecc run`, ...) from the HANDLERS table; the command lines
+//! are in src/args/ecc.rs. Exit statuses and error messages follow `ecc::cli`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -11,164 +11,36 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use ecc::cli;
+use ecc::init::Template;
+
+include!("../args/ecc.rs");
 
 use ecc::build::driver::{self, Request};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc",
-    version,
-    about = "Compile an eBPF C program into a BPF object and a eunomia package.json",
-    after_help = "Outputs, in the output directory: <name>.bpf.o (DWARF stripped, BTF kept), \
-                  <name>.skel.json (the package's meta), package.json, and with --wasm-header ewasm-skel.h.\n\n\
-                  Clang flags among the options (-DNAME[=V], -I DIR, -U NAME, -W..., -O...) go to clang, \
-                  in order with -a values and the arguments after --.\n\n\
-                  `ecc help COMMAND` or `ecc COMMAND --help` explains a command."
-)]
-struct Cli {
-    /// The BPF C source (with --header-only: the header)
-    source_path: PathBuf,
-    /// Header whose structs the runtime uses to decode events (first struct first)
-    export_event_header: Option<PathBuf>,
-    /// Output directory (created if missing; default: the source's directory)
-    #[arg(short = 'o', long, value_name = "DIR")]
-    output_path: Option<PathBuf>,
-    /// Print each step, its time and the clang command line
-    #[arg(short, long)]
-    verbose: bool,
-    /// Compile only the header's structs into BTF (SOURCE_PATH is the header)
-    #[arg(long)]
-    header_only: bool,
-    /// Also write ewasm-skel.h, package.json as a C string for Wasm programs
-    #[arg(long)]
-    wasm_header: bool,
-    /// Extra clang flags (repeatable; each value is split on whitespace, as the original did)
-    // This and `clang_args` are taken out by `split_clang_args` before clap parses, to keep
-    // their order with the clang flags given directly; they are here for --help.
-    #[arg(short = 'a', long, value_name = "FLAG", allow_hyphen_values = true)]
-    additional_cflags: Vec<String>,
-    /// clang binary (path or name in PATH; default: clang)
-    #[arg(short = 'c', long, value_name = "PATH")]
-    clang_bin: Option<PathBuf>,
-    /// Strip DWARF with this llvm-strip instead of the built-in stripper
-    #[arg(short = 'l', long, value_name = "PATH")]
-    llvm_strip_bin: Option<PathBuf>,
-    /// Do not write package.json
-    #[arg(short = 'n', long)]
-    no_generate_package_json: bool,
-    /// Kernel BTF for vmlinux.h (default: /sys/kernel/btf/vmlinux), e.g. another machine's
-    #[arg(long, value_name = "FILE")]
-    btf: Option<PathBuf>,
-    /// Architecture for __TARGET_ARCH_* (x86, arm64, riscv, ...; default: this host's)
-    #[arg(long, value_name = "ARCH")]
-    target_arch: Option<String>,
-    /// Write a make-style dependency file listing every file clang read
-    #[arg(short = 'M', long, value_name = "FILE")]
-    depfile: Option<PathBuf>,
-    /// Directory holding libbpf's headers (bpf/bpf_helpers.h), searched before the system's
-    #[arg(long, value_name = "DIR")]
-    libbpf_include: Option<PathBuf>,
-    /// Also write <name>.tar: package.json plus, for every kernel of the BTFHub archive,
-    /// the minimal BTF the program needs there (for kernels without BTF)
-    #[arg(short = 'b', long)]
-    btfgen: bool,
-    /// The BTFHub archive (ID/VERSION_ID/ARCH/RELEASE.btf[.tar.xz]) for --btfgen
-    /// (default: ~/.cache/eunomia/btfhub-archive)
-    #[arg(long, value_name = "DIR", requires = "btfgen")]
-    btfhub_archive: Option<PathBuf>,
-    /// Do not use (or build) the precompiled vmlinux.h (the outputs are the same; slower)
-    #[arg(long)]
-    no_pch: bool,
-    /// Extra clang arguments, passed as they are
-    #[arg(last = true, value_name = "CLANG_ARGS")]
-    clang_args: Vec<String>,
-}
-
 type Handler = fn(Vec<OsString>) -> Result<()>;
 
-/// A subcommand: chosen by the first argument, handed the arguments after it. `command`
-/// describes it for `ecc --help`, `ecc help`, completions and man pages.
-struct Subcommand {
-    name: &'static str,
-    run: Handler,
-    command: fn() -> clap::Command,
-}
-
-/// Subcommands other than the compile.
-const SUBCOMMANDS: &[Subcommand] = &[
-    Subcommand {
-        name: "init",
-        run: init,
-        command: InitArgs::command,
-    },
-    Subcommand {
-        name: "verify",
-        run: verify,
-        command: verify_command,
-    },
-    Subcommand {
-        name: "run",
-        run,
-        command: run_command,
-    },
+/// What runs each command of `COMMANDS` (src/args/ecc.rs), by name: it gets the arguments
+/// after the command's name.
+const HANDLERS: &[(&str, Handler)] = &[
+    ("init", init),
+    ("verify", verify),
+    ("run", run),
     #[cfg(feature = "oci")]
-    Subcommand {
-        name: "login",
-        run: |a| oci_main(ecc::oci::cli::main_login, a),
-        command: ecc::oci::cli::login_command,
-    },
+    ("login", |a| oci_main(ecc::oci::cli::main_login, a)),
     #[cfg(feature = "oci")]
-    Subcommand {
-        name: "logout",
-        run: |a| oci_main(ecc::oci::cli::main_logout, a),
-        command: ecc::oci::cli::logout_command,
-    },
+    ("logout", |a| oci_main(ecc::oci::cli::main_logout, a)),
     #[cfg(feature = "oci")]
-    Subcommand {
-        name: "push",
-        run: |a| oci_main(ecc::oci::cli::main_push, a),
-        command: ecc::oci::cli::push_command,
-    },
+    ("push", |a| oci_main(ecc::oci::cli::main_push, a)),
     #[cfg(feature = "oci")]
-    Subcommand {
-        name: "pull",
-        run: |a| oci_main(ecc::oci::cli::main_pull, a),
-        command: ecc::oci::cli::pull_command,
-    },
-    Subcommand {
-        name: "build-wasm",
-        run: build_wasm,
-        command: BuildWasm::command,
-    },
-    Subcommand {
-        name: "help",
-        run: help,
-        command: HelpArgs::command,
-    },
-    Subcommand {
-        name: "completions",
-        run: completions,
-        command: CompletionsArgs::command,
-    },
-    Subcommand {
-        name: "man",
-        run: man,
-        command: ManArgs::command,
-    },
+    ("pull", |a| oci_main(ecc::oci::cli::main_pull, a)),
+    ("build-wasm", build_wasm),
+    ("help", help),
+    ("completions", completions),
+    ("man", man),
 ];
-
-/// The whole command line: the compile's options and every subcommand.
-fn root_command() -> clap::Command {
-    Cli::command()
-        .subcommands(SUBCOMMANDS.iter().map(|s| (s.command)().name(s.name)))
-        .args_conflicts_with_subcommands(true)
-        .disable_help_subcommand(true)
-        .subcommand_value_name("COMMAND")
-        .subcommand_help_heading("Commands")
-}
 
 /// Parses a subcommand's arguments with its own clap description.
 fn parse_sub<T: clap::FromArgMatches>(
@@ -179,21 +51,6 @@ fn parse_sub<T: clap::FromArgMatches>(
     let argv = std::iter::once(OsString::from(format!("ecc {name}"))).chain(args);
     let m = command.try_get_matches_from(argv)?;
     Ok(T::from_arg_matches(&m)?)
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc init",
-    about = "Create a new project from a template: an eBPF exec tracer that builds with make",
-    after_help = "NAME is the directory to create; its last component names the project's files and \
-                  must be a C identifier. `make` builds it, `sudo make run` runs it."
-)]
-struct InitArgs {
-    /// The project directory to create (must not exist)
-    name: PathBuf,
-    /// What the project builds
-    #[arg(short, long, value_enum, default_value = "package")]
-    template: ecc::init::Template,
 }
 
 fn init(args: Vec<OsString>) -> Result<()> {
@@ -317,6 +174,10 @@ fn run(_: Vec<OsString>) -> Result<()> {
 #[cfg(feature = "loader")]
 use ecc::runner::cli::{run_command, verify_command};
 
+/// The registry commands' command lines (feature `oci`).
+#[cfg(feature = "oci")]
+use ecc::oci::cli::{login_command, logout_command, pull_command, push_command};
+
 #[cfg(not(feature = "loader"))]
 fn verify_command() -> clap::Command {
     clap::Command::new("ecc verify").about("Verify a package (needs the `loader` feature)")
@@ -327,43 +188,19 @@ fn run_command() -> clap::Command {
     clap::Command::new("ecc run").about("Run a package (needs the `loader` feature)")
 }
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc help",
-    about = "Print the help of ecc or of one of its commands"
-)]
-struct HelpArgs {
-    /// The command to explain (default: ecc itself)
-    command: Option<String>,
-}
-
 fn help(args: Vec<OsString>) -> Result<()> {
     let a: HelpArgs = parse_sub("help", HelpArgs::command(), args)?;
     let Some(name) = a.command else {
         root_command().print_help()?;
         return Ok(());
     };
-    match SUBCOMMANDS.iter().find(|s| s.name == name) {
-        Some(s) => (s.run)(vec![OsString::from("--help")]),
+    match HANDLERS.iter().find(|(n, _)| *n == name) {
+        Some((_, run)) => run(vec![OsString::from("--help")]),
         None => Err(cli::Usage(format!(
             "no command '{name}'; `ecc --help` lists the commands"
         ))
         .into()),
     }
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc completions",
-    about = "Print a shell completion script for ecc",
-    after_help = "bash: ecc completions bash > /etc/bash_completion.d/ecc\n\
-                  zsh:  ecc completions zsh > \"${fpath[1]}/_ecc\"\n\
-                  fish: ecc completions fish > ~/.config/fish/completions/ecc.fish"
-)]
-struct CompletionsArgs {
-    /// The shell to complete for
-    #[arg(value_parser = ["bash", "zsh", "fish"])]
-    shell: String,
 }
 
 fn completions(args: Vec<OsString>) -> Result<()> {
@@ -374,43 +211,11 @@ fn completions(args: Vec<OsString>) -> Result<()> {
     Ok(())
 }
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc man",
-    about = "Write the man pages of ecc and its commands (ecc.1, ecc-run.1, ...) into DIR"
-)]
-struct ManArgs {
-    /// Where to write them, e.g. /usr/local/share/man/man1
-    dir: PathBuf,
-}
-
 fn man(args: Vec<OsString>) -> Result<()> {
     let a: ManArgs = parse_sub("man", ManArgs::command(), args)?;
-    let root = root_command();
-    cli::man_pages(&root, &a.dir).with_context(|| format!("{}", a.dir.display()))?;
+    cli::write_man_pages(cli::ECC_MAN_PAGES, &a.dir)
+        .with_context(|| format!("{}", a.dir.display()))?;
     Ok(())
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc build-wasm",
-    about = "Compile a Wasm user-space program (C, against ecc's libbpf-wasm.h) for `ecc run`",
-    after_help = "Needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32. \
-                  The guest includes its `wasm-bpftool gen skeleton -j` skeleton."
-)]
-struct BuildWasm {
-    /// Output module (default: the first source with .wasm, beside it)
-    #[arg(short = 'o', long, value_name = "OUT")]
-    output: Option<PathBuf>,
-    /// clang binary (path or name in PATH; default: clang)
-    #[arg(short = 'c', long, value_name = "PATH")]
-    clang_bin: Option<PathBuf>,
-    /// C sources of the guest
-    #[arg(required = true, value_name = "SRC.c")]
-    sources: Vec<PathBuf>,
-    /// Extra clang arguments, passed as they are
-    #[arg(last = true, value_name = "CLANG_ARGS")]
-    clang_args: Vec<OsString>,
 }
 
 fn build_wasm(args: Vec<OsString>) -> Result<()> {
@@ -430,9 +235,9 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let sub = args
         .get(1)
-        .and_then(|a| SUBCOMMANDS.iter().find(|s| a.to_str() == Some(s.name)));
+        .and_then(|a| HANDLERS.iter().find(|(n, _)| a.to_str() == Some(*n)));
     let code = match sub {
-        Some(s) => cli::finish(&format!("ecc {}", s.name), (s.run)(args[2..].to_vec())),
+        Some((name, run)) => cli::finish(&format!("ecc {name}"), run(args[2..].to_vec())),
         None => cli::finish("ecc", parse_compile(&args).and_then(compile)),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -642,6 +447,10 @@ mod tests {
     #[test]
     fn the_command_tree_is_consistent() {
         root_command().debug_assert();
+        // Every described command runs, every handler is described.
+        let described: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+        let handled: Vec<&str> = HANDLERS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(described, handled);
     }
 
     #[test]

@@ -1,28 +1,20 @@
 //! Command lines of `ecc login`, `ecc logout`, `ecc push` and `ecc pull`, and the step of
 //! `ecc run` that turns a reference into a local file. Each `main_*` prints its own errors
-//! and returns the exit status (1 on any failure, 0 for success and `-h`).
+//! and returns the exit status (0 ok, 1 failure, 2 usage error). The
+//! command lines themselves are in src/args/oci.rs.
 
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, CommandFactory, Parser};
+use clap::{CommandFactory, Parser};
 
 use crate::cli;
 
 use super::transfer::{self, Limits};
-use super::{auth, reference, Env, Error, Transport, DEFAULT_MAX_BLOB_BYTES};
+use super::{auth, reference, Env, Error, Transport};
 
-/// How to reach the registry; shared by every registry command and `ecc run`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct TransportArgs {
-    /// Talk plain HTTP instead of HTTPS (only for registries you trust the network to)
-    #[arg(long)]
-    pub plain_http: bool,
-    /// Also trust the CA certificate(s) in FILE (PEM or DER) for HTTPS
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-}
+include!("../args/oci.rs");
 
 impl TransportArgs {
     pub fn transport(&self) -> Transport {
@@ -31,63 +23,6 @@ impl TransportArgs {
             ca_file: self.ca_file.clone(),
         }
     }
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc login",
-    about = "Check credentials against a registry and store them in docker's config.json"
-)]
-struct LoginArgs {
-    /// Registry host[:port] (e.g. ghcr.io, localhost:5000)
-    registry: String,
-    /// User name
-    #[arg(short = 'u', long)]
-    username: String,
-    /// Read the password from standard input
-    #[arg(long)]
-    password_stdin: bool,
-    #[command(flatten)]
-    transport: TransportArgs,
-}
-
-#[derive(Parser, Debug)]
-#[command(name = "ecc logout", about = "Remove a registry's stored credentials")]
-struct LogoutArgs {
-    /// Registry host[:port]
-    registry: String,
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc push",
-    about = "Push a package.json or a Wasm app (.wasm) to a registry as one OCI artifact"
-)]
-struct PushArgs {
-    /// package.json or .wasm
-    file: PathBuf,
-    /// host[:port]/repository[:tag]
-    reference: String,
-    #[command(flatten)]
-    transport: TransportArgs,
-}
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "ecc pull",
-    about = "Pull an artifact pushed by `ecc push` and write it under its original file name"
-)]
-struct PullArgs {
-    /// host[:port]/repository[:tag|@sha256:digest]
-    reference: String,
-    /// Directory to write to (default: the current directory)
-    #[arg(short = 'o', long, value_name = "DIR")]
-    output: Option<PathBuf>,
-    /// Refuse files larger than BYTES
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BLOB_BYTES)]
-    max_size: u64,
-    #[command(flatten)]
-    transport: TransportArgs,
 }
 
 /// The command lines, for help, completions and man pages.

@@ -34,8 +34,7 @@ pub use oci_client::annotations::ORG_OPENCONTAINERS_IMAGE_TITLE as TITLE_ANNOTAT
 
 /// Manifests larger than this are refused (the distribution spec's suggested limit).
 pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
-/// Default limit on a pulled file; `--max-size` changes it.
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 256 << 20;
+pub use cli::DEFAULT_MAX_BLOB_BYTES;
 
 /// Errors of the registry commands. Each names the file, registry or reference it is about.
 #[derive(Debug, thiserror::Error)]

@@ -9,15 +9,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{Link, MapCore, MapType, Object, ObjectBuilder, ProgramType};
-use wasmtime::{Caller, Extern, Linker, Memory, Ref, TypedFunc};
+use wasmtime::{Caller, Linker, Memory, Ref, TypedFunc};
 
 use super::buffer::Buffer;
 use super::mem;
-use super::{Host, Stopped};
+use super::{Host, Stopped, SLICE};
 use crate::runner::{capture::Capture, sys, vlog};
-
-/// The longest single wait inside a poll, so stop requests are seen promptly.
-const SLICE: Duration = Duration::from_millis(20);
 
 /// A loaded object with what hangs off it. Fields drop in order: buffers, links, object.
 pub struct Loaded {
@@ -85,10 +82,7 @@ pub fn errno_of(e: &libbpf_rs::Error) -> i32 {
 }
 
 fn memory(caller: &mut Caller<'_, Host>) -> Option<Memory> {
-    match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Some(m),
-        _ => None,
-    }
+    caller.data().memory
 }
 
 /// The guest's bytes at `[ptr, ptr + len)`, copied out.
@@ -155,12 +149,8 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
          data: i32,
          max: i32,
          timeout: i32| {
-            let cb = match c.get_export("go-callback") {
-                Some(Extern::Func(f)) => match f.typed::<(i32, i32, i32), i32>(&c) {
-                    Ok(t) => t,
-                    Err(_) => return Ok(-libc::EINVAL),
-                },
-                _ => return Ok(-libc::EINVAL),
+            let Some(cb) = c.data().go_callback.clone() else {
+                return Ok(-libc::EINVAL);
             };
             poll(&mut c, obj, fd, &cb, ctx, data, max, timeout)
         },
@@ -318,7 +308,7 @@ fn table_callback(
     c: &mut Caller<'_, Host>,
     index: i32,
 ) -> Result<TypedFunc<(i32, i32, i32), i32>, i32> {
-    let Some(Extern::Table(t)) = c.get_export("__indirect_function_table") else {
+    let Some(t) = c.data().table else {
         complain(
             c,
             "wasm_bpf_buffer_poll",
@@ -389,8 +379,9 @@ fn poll(
     deliver(c, obj, fd, cb, ctx, data, max as usize)
 }
 
-/// Hands queued samples to the guest one by one. The queue lock is not held across the
-/// call: the callback may use the host again (map lookups, even closing the object).
+/// Hands queued samples to the guest one by one, each copied straight from the queue into
+/// the guest's buffer. The queue lock is not held across the call: the callback may use the
+/// host again (map lookups, even closing the object, which ends the delivery).
 fn deliver(
     c: &mut Caller<'_, Host>,
     obj: i64,
@@ -400,17 +391,15 @@ fn deliver(
     data: i32,
     max: usize,
 ) -> wasmtime::Result<i32> {
+    let Some(memory) = c.data().memory else {
+        return Ok(-libc::EFAULT);
+    };
+    let Some(queue) = buffer_of(c, obj, fd).map(|b| b.queue.clone()) else {
+        return Ok(0);
+    };
     let mut delivered = 0i32;
-    let mut sample = Vec::new();
-    // The buffer is looked up again for each sample: the callback may close the object.
-    while let Some(queue) = c
-        .data_mut()
-        .objects
-        .get(obj)
-        .and_then(|l| l.buffers.get(&fd))
-        .map(|b| b.queue.clone())
-    {
-        {
+    loop {
+        let len = {
             let mut q = super::buffer::lock(&queue);
             if q.lost > 0 {
                 eprintln!(
@@ -421,22 +410,36 @@ fn deliver(
                 q.lost = 0;
             }
             let Some(s) = q.peek() else { break };
-            sample.clear();
-            sample.extend_from_slice(&s[..s.len().min(max)]);
+            let s = &s[..s.len().min(max)];
+            let mem = memory.data_mut(&mut *c);
+            match mem::sized(mem.len(), data, s.len()) {
+                Ok(r) => mem[r].copy_from_slice(s),
+                Err(e) => return Ok(e),
+            }
+            let len = s.len();
             q.pop();
-        }
-        if let Err(e) = write(c, data, &sample) {
-            return Ok(e);
-        }
-        let len = i32::try_from(sample.len()).unwrap_or(i32::MAX);
+            len
+        };
+        let len = i32::try_from(len).unwrap_or(i32::MAX);
         let rc = cb.call(&mut *c, (ctx, data, len))?;
         delivered = delivered.saturating_add(1);
         // A negative return stops this poll, as in libbpf; later samples wait for the next.
         if rc < 0 {
             return Ok(rc);
         }
+        if buffer_of(c, obj, fd).is_none() {
+            break;
+        }
     }
     Ok(delivered)
+}
+
+/// The buffer of map `fd` in object `obj`, if both are still open.
+fn buffer_of<'a>(c: &'a mut Caller<'_, Host>, obj: i64, fd: i32) -> Option<&'a Buffer> {
+    c.data_mut()
+        .objects
+        .get(obj)
+        .and_then(|l| l.buffers.get(&fd))
 }
 
 fn map_fd_by_name(mut c: Caller<'_, Host>, obj: i64, name: i32) -> i32 {

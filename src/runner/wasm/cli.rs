@@ -10,6 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::{is_wasm_file, run_wasm, WasmOpts};
+use crate::cli::{clap_exit, print_error, usage_error, EXIT_FAILURE};
+
+const PROG: &str = "ecc run";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,7 +86,7 @@ pub struct Host {
 }
 
 /// Parses `args` (after `run`), runs the guest, prints any error on one line and returns
-/// the exit status.
+/// the exit status: the guest's, 0 when stopped, 1 for a failure, 2 for a usage error.
 pub fn main(args: Vec<OsString>, host: Host) -> i32 {
     let split = module_index(&args).map_or(args.len(), |i| i + 1);
     let (runner, guest) = args.split_at(split);
@@ -91,27 +94,23 @@ pub fn main(args: Vec<OsString>, host: Host) -> i32 {
         .chain(runner.iter().filter(|a| a.as_os_str() != "--").cloned());
     let a = match Args::try_parse_from(argv) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return i32::from(e.use_stderr());
-        }
+        Err(e) => return clap_exit(PROG, &e),
     };
     let duration = match a.duration {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
-            eprintln!("ecc run: --duration must be a positive number of seconds, not {s}");
-            return 1;
+            return usage_error(
+                PROG,
+                format!("--duration must be a positive number of seconds, not {s}"),
+            )
         }
     };
     let mut envs = Vec::new();
     for e in &a.envs {
         match e.split_once('=') {
             Some((k, v)) if !k.is_empty() => envs.push((k.to_string(), v.to_string())),
-            _ => {
-                eprintln!("ecc run: --env wants NAME=VALUE, not '{e}'");
-                return 1;
-            }
+            _ => return usage_error(PROG, format!("--env wants NAME=VALUE, not '{e}'")),
         }
     }
     let dirs = a
@@ -136,8 +135,8 @@ pub fn main(args: Vec<OsString>, host: Host) -> i32 {
     match run_wasm(&a.module, &guest, &opts, host.stop) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ecc run: {e}");
-            1
+            print_error(PROG, e);
+            EXIT_FAILURE
         }
     }
 }
@@ -166,14 +165,17 @@ mod tests {
     }
 
     #[test]
-    fn bad_runner_options_exit_1() {
+    fn usage_errors_exit_2_failures_1() {
         let host = || Host {
             stop: Arc::new(AtomicBool::new(false)),
             cache_dir: None,
             mount_tracefs: None,
         };
-        assert_eq!(main(os(&["--duration", "0", "a.wasm"]), host()), 1);
-        assert_eq!(main(os(&["--env", "novalue", "a.wasm"]), host()), 1);
+        assert_eq!(main(os(&["--duration", "0", "a.wasm"]), host()), 2);
+        assert_eq!(main(os(&["--duration", "x", "a.wasm"]), host()), 2);
+        assert_eq!(main(os(&["--env", "novalue", "a.wasm"]), host()), 2);
+        assert_eq!(main(os(&["--bogus", "a.wasm"]), host()), 2);
+        assert_eq!(main(os(&["--no-cache"]), host()), 2);
         assert_eq!(main(os(&["/nonexistent/a.wasm"]), host()), 1);
         assert_eq!(main(os(&["--help"]), host()), 0);
     }

@@ -2,27 +2,34 @@
 //! host ABI (`abi`), on the same libbpf-rs loader as `ecc run package.json`.
 //!
 //! The library installs no signal handler: the caller owns a stop flag (the binary sets it
-//! on SIGINT/SIGTERM) and the host checks it while the guest polls (in 20 ms slices) and,
-//! through epoch interruption, while guest code runs. A stop ends the run with status 0;
-//! dropping the store detaches and closes every object.
+//! on SIGINT/SIGTERM) and the host checks it while the guest polls or sleeps (in `SLICE`
+//! waits) and, through epoch interruption, while guest code runs. A stop ends the run with
+//! status 0; dropping the store detaches and closes every object.
 
 mod abi;
 mod buffer;
 mod cache;
 pub mod cli;
 mod mem;
+mod wasi;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Config, Engine, Linker, Module, Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime::{
+    Config, Engine, Func, Linker, Memory, Module, OptLevel, Store, Table, Trap, TypedFunc,
+    UpdateDeadline, WasmBacktrace,
+};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-/// How often running guest code looks at the stop flag.
-const EPOCH: Duration = Duration::from_millis(10);
+/// How often the host looks at the stop flag and the deadline: between waits of a poll or a
+/// sleep, and on the ticker thread that interrupts running guest code. Half of the 100 ms
+/// a stop may take; the ticker wakes only this often and interrupts guest code only when a
+/// stop is due, so an idle or busy guest pays nothing per tick.
+const SLICE: Duration = Duration::from_millis(50);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,8 +37,10 @@ pub enum Error {
     Input { path: String, msg: String },
     #[error("{path}: guest trapped: {msg}")]
     Trap { path: String, msg: String },
+    #[error("{path}: the guest exited with status {code}, which is not an exit status (0 to 255)")]
+    BadExit { path: String, code: i32 },
     #[error("{0}")]
-    Usage(String),
+    Setup(String),
 }
 
 fn input_err(path: &Path, msg: impl Into<String>) -> Error {
@@ -70,12 +79,20 @@ pub struct Host {
     /// The guest's file name, for messages.
     name: String,
     mount_tracefs: Option<fn() -> std::io::Result<()>>,
+    /// The guest's exports, looked up once after instantiation instead of by name on
+    /// every call (the poll path runs per sample).
+    memory: Option<Memory>,
+    table: Option<Table>,
+    go_callback: Option<TypedFunc<(i32, i32, i32), i32>>,
+    /// WASI's own `poll_oneoff`, for the subscriptions `wasi::poll_oneoff` leaves to it.
+    wasi_poll: Option<Func>,
 }
 
 fn engine() -> Result<Engine, Error> {
     let mut cfg = Config::new();
-    cfg.epoch_interruption(true);
-    Engine::new(&cfg).map_err(|e| Error::Usage(format!("cannot start wasmtime: {e:#}")))
+    cfg.epoch_interruption(true)
+        .cranelift_opt_level(OptLevel::Speed);
+    Engine::new(&cfg).map_err(|e| Error::Setup(format!("cannot start wasmtime: {e:#}")))
 }
 
 /// Runs the guest at `path` with `args` (argv[1..]) until it exits, traps or is stopped.
@@ -118,26 +135,36 @@ pub fn run_wasm(
         deadline: opts.duration.map(|d| Instant::now() + d),
         name: name.clone(),
         mount_tracefs: opts.mount_tracefs,
+        memory: None,
+        table: None,
+        go_callback: None,
+        wasi_poll: None,
     };
+    let deadline = host.deadline;
     let mut linker: Linker<Host> = Linker::new(&engine);
+    let mut store = Store::new(&engine, host);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
         .and_then(|()| abi::add_to_linker(&mut linker))
-        .map_err(|e| Error::Usage(format!("cannot set up the host: {e:#}")))?;
-    let mut store = Store::new(&engine, host);
+        .and_then(|()| wasi::shadow(&mut linker, &mut store))
+        .map_err(|e| Error::Setup(format!("cannot set up the host: {e:#}")))?;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|ctx| {
         ctx.data().check_stop()?;
         Ok(UpdateDeadline::Continue(1))
     });
 
-    // Ticks the epoch so running guest code checks the stop flag; ends with the run.
+    // Interrupts running guest code once a stop is due (the epoch callback then ends the
+    // run); ends with the run.
     let done = Arc::new(AtomicBool::new(false));
     let ticker = {
-        let (engine, done) = (engine.clone(), done.clone());
+        let (engine, done, stop) = (engine.clone(), done.clone(), stop.clone());
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH);
-                engine.increment_epoch();
+                std::thread::sleep(SLICE);
+                let late = deadline.is_some_and(|d| Instant::now() >= d);
+                if late || stop.load(Ordering::Relaxed) {
+                    engine.increment_epoch();
+                }
             }
         })
     };
@@ -158,9 +185,17 @@ fn instantiate_and_run(
     let instance = linker
         .instantiate(&mut *store, module)
         .map_err(|e| input_err(path, one_line(&e)))?;
-    if instance.get_memory(&mut *store, "memory").is_none() {
+    let Some(memory) = instance.get_memory(&mut *store, "memory") else {
         return Err(input_err(path, "the guest exports no memory"));
-    }
+    };
+    let table = instance.get_table(&mut *store, "__indirect_function_table");
+    let go_callback = instance
+        .get_typed_func::<(i32, i32, i32), i32>(&mut *store, "go-callback")
+        .ok();
+    let host = store.data_mut();
+    host.memory = Some(memory);
+    host.table = table;
+    host.go_callback = go_callback;
     let start = instance
         .get_typed_func::<(), ()>(&mut *store, "_start")
         .map_err(|_| input_err(path, "the guest has no _start (build it as a WASI command)"))?;
@@ -173,7 +208,13 @@ fn instantiate_and_run(
 /// How a run that returned an error ends: an exit code, a stop, or a trap.
 fn outcome(e: wasmtime::Error, path: &Path) -> Result<i32, Error> {
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
-        return Ok(exit.0);
+        return match exit.0 {
+            code @ 0..=255 => Ok(code),
+            code => Err(Error::BadExit {
+                path: path.display().to_string(),
+                code,
+            }),
+        };
     }
     if e.downcast_ref::<Stopped>().is_some() {
         return Ok(0);
