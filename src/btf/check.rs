@@ -344,7 +344,9 @@ impl Search<'_, '_> {
         self.state.clear();
         self.state
             .extend(btf.kinds.iter().zip(&btf.offsets).map(|(&k, &off)| {
-                let anon = || u32_at(record(btf, off), 0) == 0;
+                // As the emitters decide it (`Ty::is_named`): a name offset may point at an
+                // empty string, and such a struct is written inline like an anonymous one.
+                let anon = || !btf.is_nonempty_str(u32_at(record(btf, off), 0));
                 if graph.is_leaf(k, anon) {
                     DONE
                 } else {

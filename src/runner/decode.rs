@@ -116,8 +116,9 @@ impl Decoder<'_, '_> {
                 } else {
                     u32::from(info.bits)
                 };
+                // An offset of 128 is valid in a 16-byte INT with 0 bits: nothing left.
                 Ok(int_value(
-                    raw >> info.offset,
+                    raw.checked_shr(u32::from(info.offset)).unwrap_or(0),
                     bits,
                     info.is_signed(),
                     info.is_bool(),
