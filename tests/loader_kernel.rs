@@ -128,7 +128,9 @@ fn run_prints_a_spawned_process() {
     assert!(st.success(), "{st}\n{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines[0].starts_with("TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   FILENAME"),
+        lines[0].starts_with(
+            "TIME     PID         PPID        EXIT_CODE  DURATION_NS          COMM            FILENAME"
+        ),
         "{out}"
     );
     let mine: Vec<&&str> = lines.iter().filter(|l| l.contains(&name)).collect();
@@ -234,7 +236,10 @@ fn perf_event_array_prints_events() {
     let (st, out, err) = r.finish();
     assert!(st.success(), "{st}\n{err}");
     assert!(err.contains("printing events from map 'events'"), "{err}");
-    assert!(out.starts_with("TIME     PID    OLD_PID COMM"), "{out}");
+    assert!(
+        out.starts_with("TIME     PID         OLD_PID     COMM"),
+        "{out}"
+    );
     assert!(out.contains(&name), "no event for {name}:\n{out}\n{err}");
 }
 

@@ -80,11 +80,6 @@ pub fn classify(error: &str, messages: &[String], verifier_log: &str) -> Failure
         if helper.iter().any(|h| verifier_log.contains(h)) {
             return Failure::KernelFeature;
         }
-        if said(&["CO-RE relocating", "failed to resolve CO-RE"])
-            || verifier_log.contains("<invalid CO-RE relocation>")
-        {
-            return Failure::BadObject;
-        }
         return Failure::Verifier;
     }
     if said(&[
