@@ -336,7 +336,8 @@ mod tests {
 
     #[test]
     fn names_follow_bpftool() {
-        let cases: [(fn(&str) -> String, &str, &str); 8] = [
+        type Case = (fn(&str) -> String, &'static str, &'static str);
+        let cases: [Case; 8] = [
             (internal_map_ident, "bootstra.rodata", "rodata"),
             (internal_map_ident, "globals.kconfig", "kconfig"),
             (internal_map_ident, ".data.foo", "data_foo"),

@@ -1,7 +1,7 @@
 //! .BTF.ext: func, line and CO-RE records, and malformed sections with their offsets.
 
-use super::ext::{InfoTable, SectionInfo};
 use super::*;
+use crate::btf::ext::{InfoTable, SectionInfo};
 
 /// Every record of `table`, section after section.
 fn records<T>(table: &InfoTable<'_>, read: impl Fn(&SectionInfo<'_>) -> Vec<T>) -> Vec<T> {
