@@ -350,3 +350,85 @@ fn bad_cmdargs_are_reported_at_their_line() {
     assert!(var("e")["cmdarg"].is_null());
     assert_eq!(var("e")["description"], "second", "docs read from prog.bpf");
 }
+
+/// A guarded export header with a syntax error on line 4.
+const BROKEN_HEADER: &str =
+    "#ifndef EV_H\n#define EV_H\nstruct event {\n\tint pid\n\tchar comm[16];\n};\n#endif\n";
+const HEADER: &str = "#ifndef EV_H\n#define EV_H\nstruct event { int pid; };\n#endif\n";
+
+/// What ecc adds after the user's source to get the header's structs into BTF.
+fn names_generated_code(err: &str) -> bool {
+    err.contains("<ecc:") || err.contains("__eunomia_dummy")
+}
+
+/// `GOOD` including `ev.h`.
+fn good_including_header() -> String {
+    GOOD.replace(
+        "#include <bpf/bpf_helpers.h>\n",
+        "#include <bpf/bpf_helpers.h>\n#include \"ev.h\"\n",
+    )
+}
+
+/// A syntax error in the export header is reported once, at its line in the header, whether
+/// the source includes the header or only ecc does (after the source).
+#[test]
+fn header_syntax_error_is_reported_once_in_the_header() {
+    let included = good_including_header();
+    for (tag, src) in [("e-hdr-inc", included.as_str()), ("e-hdr-noinc", GOOD)] {
+        let c = Case::new(tag, &[("p.bpf.c", src), ("ev.h", BROKEN_HEADER)]);
+        let err = c.fails(&["p.bpf.c", "ev.h"], &["clang failed to compile p.bpf.c"]);
+        assert!(!names_generated_code(&err), "{tag}:\n{err}");
+        let clang_errors = err
+            .lines()
+            .filter(|l| l.contains(": error: ") && !l.starts_with("ecc:"));
+        assert_eq!(clang_errors.count(), 1, "{tag}:\n{err}");
+        assert!(
+            err.contains("ev.h:4:9: error: expected ';' at end of declaration list"),
+            "{tag}:\n{err}"
+        );
+    }
+    // A header that leaves its struct (and its include guard) open, which only ecc includes.
+    let open = "#ifndef EV_H\n#define EV_H\nstruct event {\n\tint pid;\n";
+    let c = Case::new("e-hdr-open", &[("p.bpf.c", GOOD), ("ev.h", open)]);
+    let err = c.fails(&["p.bpf.c", "ev.h"], &["clang failed to compile p.bpf.c"]);
+    assert!(!names_generated_code(&err), "{err}");
+    assert!(
+        err.contains("ev.h:1:2: error: unterminated conditional directive"),
+        "{err}"
+    );
+}
+
+/// A source that ends in the middle of a function or of a declaration gets clang's
+/// diagnostics for the source itself, not for the declarations ecc adds after it.
+#[test]
+fn truncated_source_errors_point_into_the_source() {
+    let included = good_including_header();
+    let open_body = included.replace("{ return 0; }\n", "{\n\tif (ctx) {\n\t\treturn 0;\n}\n");
+    let c = Case::new("e-open-body", &[("p.bpf.c", &open_body), ("ev.h", HEADER)]);
+    let err = c.fails(&["p.bpf.c", "ev.h"], &["clang failed to compile p.bpf.c"]);
+    assert!(!names_generated_code(&err), "{err}");
+    assert!(err.starts_with("p.bpf.c:8:2: error: expected '}'"), "{err}");
+    assert!(
+        err.contains("p.bpf.c:5:"),
+        "the note names the open brace:\n{err}"
+    );
+
+    let open_init = format!("{included}int x =\n");
+    let c = Case::new("e-open-init", &[("p.bpf.c", &open_init), ("ev.h", HEADER)]);
+    let err = c.fails(&["p.bpf.c", "ev.h"], &["clang failed to compile p.bpf.c"]);
+    assert!(!names_generated_code(&err), "{err}");
+    assert!(
+        err.starts_with("p.bpf.c:6:8: error: expected expression"),
+        "{err}"
+    );
+
+    // The header only ecc includes: the end of input is reported at the source's end.
+    let open_body = GOOD.replace("{ return 0; }\n", "{\n\tif (ctx) {\n\t\treturn 0;\n}\n");
+    let c = Case::new("e-open-noinc", &[("p.bpf.c", &open_body), ("ev.h", HEADER)]);
+    let err = c.fails(&["p.bpf.c", "ev.h"], &["clang failed to compile p.bpf.c"]);
+    assert!(!names_generated_code(&err), "{err}");
+    assert!(
+        err.contains("p.bpf.c:") && err.contains("error: expected '}'"),
+        "{err}"
+    );
+}

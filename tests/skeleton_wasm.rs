@@ -162,7 +162,7 @@ fn guest_code(skel: &ecc::model::skeleton::Skeleton) -> String {
         let _ = writeln!(c, "\tfds += bpf_map__fd(s->maps.{});", m.ident);
     }
     for p in &skel.progs {
-        let _ = writeln!(c, "\t(void)s->progs.{p};");
+        let _ = writeln!(c, "\t(void)s->progs.{};", p.name);
     }
     let _ = write!(
         c,

@@ -61,21 +61,41 @@ fn arrays_larger_than_u32_max_are_rejected_where_they_overflow() {
     assert_eq!(e.offset, b.rec_pos(wrap));
 }
 
-#[test]
-fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
-    // By value: arrays of arrays.
+/// A builder holding `int` and `depth` types on top of it, each made by `step` from the one
+/// before (and `int`); returns the builder, `int` and the last type.
+fn chain(depth: u32, mut step: impl FnMut(&mut Builder, u32, u32) -> u32) -> (Builder, u32, u32) {
     let mut b = Builder::new();
     let int = b.int("int", 4, SIGNED, 0, 32);
     let mut t = int;
-    for _ in 0..MAX_NESTING - 1 {
-        t = b.array(t, int, 1);
+    for _ in 0..depth {
+        t = step(&mut b, t, int);
     }
+    (b, int, t)
+}
+
+fn array_of(b: &mut Builder, t: u32, int: u32) -> u32 {
+    b.array(t, int, 1)
+}
+
+/// Parses what `b` built, which must be refused as nested too deeply.
+fn too_deep(b: &Builder, what: &str) -> crate::ParseError {
+    let e = Btf::parse(&b.build()).err().expect(what);
+    assert!(
+        e.kind.to_string().contains("nested more than"),
+        "{what}: {e}"
+    );
+    e
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
+    // By value: arrays of arrays.
+    let (mut b, int, t) = chain(MAX_NESTING - 1, array_of);
     let data = b.build();
     let btf = Btf::parse(&data).expect("exactly MAX_NESTING deep must parse");
     assert_eq!(u32::from(btf.nesting(t)), MAX_NESTING);
-    let deeper = b.array(t, int, 1);
-    let data = b.build();
-    let e = Btf::parse(&data).err().expect("too deep accepted");
+    let deeper = array_of(&mut b, t, int);
+    let e = too_deep(&b, "too deep accepted");
     assert_eq!(e.offset, b.rec_pos(deeper));
     assert_eq!(
         e.kind.to_string(),
@@ -83,41 +103,20 @@ fn nesting_deeper_than_the_limit_is_rejected_in_either_graph() {
     );
 
     // By name: a pointer chain is harmless by value but deep to print.
-    let mut b = Builder::new();
-    let int = b.int("int", 4, SIGNED, 0, 32);
-    let mut t = int;
-    for _ in 0..MAX_NESTING {
-        t = b.ptr(t);
-    }
-    let data = b.build();
-    let e = Btf::parse(&data)
-        .err()
-        .expect("deep pointer chain accepted");
-    assert!(e.kind.to_string().contains("nested more than"), "{e}");
+    let (b, _, _) = chain(MAX_NESTING, |b, t, _| b.ptr(t));
+    too_deep(&b, "deep pointer chain accepted");
 
     // Anonymous structs reached through pointers are printed in place: they count.
-    let mut b = Builder::new();
-    let int = b.int("int", 4, SIGNED, 0, 32);
-    let mut t = int;
-    for _ in 0..MAX_NESTING {
+    let (b, _, _) = chain(MAX_NESTING, |b, t, _| {
         let p = b.ptr(t);
-        t = b.struct_("", 8, &[("p", p, 0)]);
-    }
-    let data = b.build();
-    let e = Btf::parse(&data)
-        .err()
-        .expect("deep anonymous structs accepted");
-    assert!(e.kind.to_string().contains("nested more than"), "{e}");
+        b.struct_("", 8, &[("p", p, 0)])
+    });
+    too_deep(&b, "deep anonymous structs accepted");
 }
 
 #[test]
 fn split_btf_nesting_continues_from_the_base() {
-    let mut b = Builder::new();
-    let int = b.int("int", 4, SIGNED, 0, 32);
-    let mut t = int;
-    for _ in 0..MAX_NESTING - 2 {
-        t = b.array(t, int, 1);
-    }
+    let (b, int, t) = chain(MAX_NESTING - 2, array_of);
     let base_data = b.build();
     let base = Btf::parse(&base_data).unwrap();
     let mut s = Builder::split(base.type_count(), base.strings_len() as u32);

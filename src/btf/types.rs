@@ -119,26 +119,12 @@ impl<'a> Ty<'a> {
 
     /// Members of a STRUCT or UNION (empty for other kinds).
     pub fn members(&self) -> impl ExactSizeIterator<Item = Member<'a>> + 'a {
-        let n = if matches!(self.kind(), Kind::Struct | Kind::Union) {
-            self.vlen()
-        } else {
-            0
-        };
-        let (btf, tail, bitfields) = (self.btf, self.tail(), self.kind_flag());
-        (0..n).map(move |i| {
-            let w = |j: usize| u32_at(tail, i * 12 + j * 4);
-            let off = w(2);
-            let (bit_offset, bitfield_size) = if bitfields {
-                (off & 0x00ff_ffff, (off >> 24) as u8)
-            } else {
-                (off, 0)
-            };
-            Member {
-                name: btf.str_at(w(0)).unwrap_or(""),
-                type_id: w(1),
-                bit_offset,
-                bitfield_size,
-            }
+        let (btf, tail) = (self.btf, self.tail());
+        self.member_layout().enumerate().map(move |(i, m)| Member {
+            name: btf.str_at(u32_at(tail, i * 12)).unwrap_or(""),
+            type_id: m.type_id,
+            bit_offset: m.bit_offset,
+            bitfield_size: m.bitfield_size,
         })
     }
 
@@ -408,33 +394,40 @@ pub enum TypeView<'a> {
     },
 }
 
-/// A STRUCT or UNION.
-#[derive(Clone, Copy, Debug)]
-pub struct Composite<'a>(pub Ty<'a>);
+/// A newtype view of a named record with a size (a composite or an enum).
+macro_rules! sized_view {
+    ($(#[$doc:meta])* $view:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $view<'a>(pub Ty<'a>);
+
+        impl<'a> $view<'a> {
+            pub fn name(&self) -> &'a str {
+                self.0.name()
+            }
+            pub fn size(&self) -> u32 {
+                self.0.size()
+            }
+        }
+    };
+}
+
+sized_view!(
+    /// A STRUCT or UNION.
+    Composite
+);
+sized_view!(
+    /// An ENUM or ENUM64.
+    Enumeration
+);
 
 impl<'a> Composite<'a> {
-    pub fn name(&self) -> &'a str {
-        self.0.name()
-    }
-    pub fn size(&self) -> u32 {
-        self.0.size()
-    }
     pub fn members(&self) -> impl ExactSizeIterator<Item = Member<'a>> + 'a {
         self.0.members()
     }
 }
 
-/// An ENUM or ENUM64.
-#[derive(Clone, Copy, Debug)]
-pub struct Enumeration<'a>(pub Ty<'a>);
-
 impl<'a> Enumeration<'a> {
-    pub fn name(&self) -> &'a str {
-        self.0.name()
-    }
-    pub fn size(&self) -> u32 {
-        self.0.size()
-    }
     pub fn is_signed(&self) -> bool {
         self.0.kind_flag()
     }

@@ -8,9 +8,23 @@ use crate::btf::{Btf, Kind, Ty};
 /// libbpf's `BPF_CORE_SPEC_MAX_LEN`: the deepest access string it accepts.
 const SPEC_MAX_LEN: usize = 64;
 
-/// `enum bpf_core_relo_kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReloKind {
+/// Declares `ReloKind` and the table that decodes its raw values from one list, in the
+/// order of `enum bpf_core_relo_kind`.
+macro_rules! relo_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// `enum bpf_core_relo_kind`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ReloKind {
+            $($kind),*
+        }
+
+        impl ReloKind {
+            const ALL: &'static [ReloKind] = &[$(ReloKind::$kind),*];
+        }
+    };
+}
+
+relo_kinds!(
     FieldByteOffset,
     FieldByteSize,
     FieldExists,
@@ -24,27 +38,11 @@ pub enum ReloKind {
     EnumvalExists,
     EnumvalValue,
     TypeMatches,
-}
+);
 
 impl ReloKind {
     pub fn from_raw(v: u32) -> Option<ReloKind> {
-        use ReloKind::*;
-        const ALL: [ReloKind; 13] = [
-            FieldByteOffset,
-            FieldByteSize,
-            FieldExists,
-            FieldSigned,
-            FieldLshiftU64,
-            FieldRshiftU64,
-            TypeIdLocal,
-            TypeIdTarget,
-            TypeExists,
-            TypeSize,
-            EnumvalExists,
-            EnumvalValue,
-            TypeMatches,
-        ];
-        ALL.get(v as usize).copied()
+        ReloKind::ALL.get(usize::try_from(v).ok()?).copied()
     }
 
     pub fn is_field(self) -> bool {
@@ -112,6 +110,17 @@ fn skip<'b>(btf: &'b Btf<'b>, id: u32) -> Result<(u32, Ty<'b>), Fail> {
         .resolve(id)
         .ok_or_else(|| format!("type id {id} out of range"))?;
     Ok((id, ty(btf, id)?))
+}
+
+/// `skip` on a local and a target type at once, as the matching walks always go.
+#[allow(clippy::type_complexity)]
+fn skip_both<'l, 't>(
+    lb: &'l Btf<'l>,
+    lid: u32,
+    tb: &'t Btf<'t>,
+    tid: u32,
+) -> Result<((u32, Ty<'l>), (u32, Ty<'t>)), Fail> {
+    Ok((skip(lb, lid)?, skip(tb, tid)?))
 }
 
 /// `btf__resolve_size`.
@@ -284,8 +293,7 @@ pub fn find_cands(local: &Btf<'_>, local_id: u32, targ: &Btf<'_>) -> Result<Vec<
 fn fields_compat(lb: &Btf<'_>, lid: u32, tb: &Btf<'_>, tid: u32) -> Result<bool, Fail> {
     let (mut lid, mut tid) = (lid, tid);
     for _ in 0..=lb.type_count() {
-        let (_, lt) = skip(lb, lid)?;
-        let (_, tt) = skip(tb, tid)?;
+        let ((_, lt), (_, tt)) = skip_both(lb, lid, tb, tid)?;
         if is_composite(lt.kind()) && is_composite(tt.kind()) {
             return Ok(true);
         }
@@ -320,8 +328,7 @@ fn types_compat(lb: &Btf<'_>, lid: u32, tb: &Btf<'_>, tid: u32, level: i32) -> R
     }
     let (mut lid, mut tid) = (lid, tid);
     for _ in 0..32 {
-        let (_, lt) = skip(lb, lid)?;
-        let (_, tt) = skip(tb, tid)?;
+        let ((_, lt), (_, tt)) = skip_both(lb, lid, tb, tid)?;
         if !kind_compat(lt.kind(), tt.kind()) {
             return Ok(false);
         }
@@ -346,14 +353,12 @@ fn types_compat(lb: &Btf<'_>, lid: u32, tb: &Btf<'_>, tid: u32, level: i32) -> R
                     if level <= 0 {
                         return Err("function prototypes nest too deep".into());
                     }
-                    let (l, _) = skip(lb, lp)?;
-                    let (t, _) = skip(tb, tp)?;
+                    let ((l, _), (t, _)) = skip_both(lb, lp, tb, tp)?;
                     if !types_compat(lb, l, tb, t, level - 1)? {
                         return Ok(false);
                     }
                 }
-                lid = skip(lb, lt.type_id())?.0;
-                tid = skip(tb, tt.type_id())?.0;
+                ((lid, _), (tid, _)) = skip_both(lb, lt.type_id(), tb, tt.type_id())?;
             }
             _ => return Ok(false),
         }
@@ -386,8 +391,7 @@ fn types_match(
     }
     let (mut lid, mut tid) = (lid, tid);
     for _ in 0..32 {
-        let (_, lt) = skip(lb, lid)?;
-        let (_, tt) = skip(tb, tid)?;
+        let ((_, lt), (_, tt)) = skip_both(lb, lid, tb, tid)?;
         if !names_match(lt.name(), tt.name()) {
             return Ok(false);
         }

@@ -20,7 +20,7 @@ use core::{ReloKind, Spec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Object {
         path: String,
         #[source]
@@ -39,7 +39,7 @@ pub enum Error {
     Write(#[from] Overflow),
     #[error(transparent)]
     Archive(#[from] archive::Error),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     KernelBtf {
         path: String,
         #[source]

@@ -29,6 +29,19 @@ pub struct Build {
     req: Request,
 }
 
+/// Setters of the request's optional values: `method(v)` sets `field` to `Some(v.into())`.
+macro_rules! optional_setters {
+    ($($(#[$doc:meta])* $method:ident => $field:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $method(mut self, value: impl Into<$ty>) -> Build {
+                self.req.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
 impl Build {
     /// A compile of `source` into the source's directory, writing `package.json`.
     pub fn new(source: impl Into<PathBuf>) -> Build {
@@ -41,22 +54,21 @@ impl Build {
         }
     }
 
-    /// The event header whose structs the runtime decodes (first struct first).
-    pub fn header(mut self, header: impl Into<PathBuf>) -> Build {
-        self.req.header = Some(header.into());
-        self
-    }
-
-    /// Where the outputs go (created when missing).
-    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Build {
-        self.req.output_dir = Some(dir.into());
-        self
-    }
-
-    /// The clang binary (a path, or a name looked up in `PATH`).
-    pub fn clang(mut self, clang: impl Into<PathBuf>) -> Build {
-        self.req.clang = Some(clang.into());
-        self
+    optional_setters! {
+        /// The event header whose structs the runtime decodes (first struct first).
+        header => header: PathBuf;
+        /// Where the outputs go (created when missing).
+        out_dir => output_dir: PathBuf;
+        /// The clang binary (a path, or a name looked up in `PATH`).
+        clang => clang: PathBuf;
+        /// Kernel BTF for `vmlinux.h` instead of the running kernel's.
+        btf => btf: PathBuf;
+        /// The `__TARGET_ARCH_*` architecture (default: the host's).
+        target_arch => target_arch: String;
+        /// The cache for `vmlinux.h` and its precompiled form (default: `~/.cache/ecc`).
+        cache_dir => cache_dir: PathBuf;
+        /// A make dependency file to write as well.
+        depfile => depfile: PathBuf;
     }
 
     /// One extra clang flag, passed as it is.
@@ -65,33 +77,9 @@ impl Build {
         self
     }
 
-    /// Kernel BTF for `vmlinux.h` instead of the running kernel's.
-    pub fn btf(mut self, btf: impl Into<PathBuf>) -> Build {
-        self.req.btf = Some(btf.into());
-        self
-    }
-
-    /// The `__TARGET_ARCH_*` architecture (default: the host's).
-    pub fn target_arch(mut self, arch: impl Into<String>) -> Build {
-        self.req.target_arch = Some(arch.into());
-        self
-    }
-
-    /// The cache for `vmlinux.h` and its precompiled form (default: `~/.cache/ecc`).
-    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Build {
-        self.req.cache_dir = Some(dir.into());
-        self
-    }
-
     /// Also write `ewasm-skel.h`, the package as a C string for Wasm programs.
     pub fn wasm_header(mut self, on: bool) -> Build {
         self.req.wasm_header = on;
-        self
-    }
-
-    /// A make dependency file to write as well.
-    pub fn depfile(mut self, path: impl Into<PathBuf>) -> Build {
-        self.req.depfile = Some(path.into());
         self
     }
 

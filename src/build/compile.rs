@@ -326,18 +326,20 @@ fn dir_arg(d: &Path) -> OsString {
     }
 }
 
-/// Runs clang with stderr passed through untouched, so diagnostics (with colour on a
-/// terminal) reach the user exactly as clang prints them. When `stop` becomes true, clang is
-/// killed and the run fails with `Error::Interrupted`.
+/// Runs clang with its diagnostics going to `stderr`: ours, untouched (`Stdio::inherit()`),
+/// so that they reach the user exactly as clang prints them, or a file (see
+/// [`diagnostics_file`]) for the caller to show. When `stop` becomes true, clang is killed
+/// and the run fails with `Error::Interrupted`.
 pub fn run(
     clang: &Path,
     args: &[OsString],
     cwd: Option<&Path>,
     source_display: &str,
     stop: Option<&AtomicBool>,
+    stderr: Stdio,
 ) -> Result<(), Error> {
     let mut cmd = Command::new(clang);
-    cmd.args(args).stdin(Stdio::null());
+    cmd.args(args).stdin(Stdio::null()).stderr(stderr);
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
@@ -356,6 +358,18 @@ pub fn run(
             },
         })
     }
+}
+
+/// A fresh file for clang's diagnostics (a pipe could fill up while we wait for clang), and
+/// the flag that keeps them in colour when our stderr is a terminal, where clang would have
+/// chosen colour itself.
+pub fn diagnostics_file(path: &Path) -> Result<(Stdio, Option<&'static str>), Error> {
+    use std::io::IsTerminal as _;
+    let file = std::fs::File::create(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
+    let colour = std::io::stderr()
+        .is_terminal()
+        .then_some("-fcolor-diagnostics");
+    Ok((file.into(), colour))
 }
 
 pub(crate) enum Waited {
@@ -405,6 +419,10 @@ fn c_quote(s: &str) -> String {
     out
 }
 
+/// Where the generated declarations of the wrapper say they come from. Diagnostics that
+/// name it are about ecc's code, not the user's: see `driver`, which then compiles without it.
+pub const GENERATED: &str = "<ecc: export structs>";
+
 /// The wrapper translation unit: the user's source verbatim under `#line 1 "<source>"`, so
 /// clang's diagnostics name the real file and lines, followed by one unused
 /// `const volatile struct X *` global per export struct. Those pointers make clang emit the
@@ -412,7 +430,8 @@ fn c_quote(s: &str) -> String {
 /// The runtime knows the `__eunomia_dummy_` prefix and hides these globals.
 ///
 /// `header_include` is the path to `#include` before the globals when the source may not have
-/// included the header itself; it must be include-guarded.
+/// included the header itself; it must be include-guarded. It is included as if from the
+/// line after the source's end, so that the header's own errors name only the user's files.
 pub fn wrapper_source(
     source_display: &str,
     source: &[u8],
@@ -422,12 +441,19 @@ pub fn wrapper_source(
     let body = source.strip_prefix(b"\xef\xbb\xbf").unwrap_or(source);
     let mut out = format!("#line 1 {}\n", c_quote(source_display)).into_bytes();
     out.extend_from_slice(body);
-    if structs.is_empty() {
+    if header_include.is_none() && structs.is_empty() {
         return out;
     }
-    let mut tail = String::from("\n#line 1 \"<ecc: export structs>\"\n");
+    let mut tail = String::from("\n");
     if let Some(h) = header_include {
-        let _ = writeln!(tail, "#include {}", c_quote(h));
+        let lines = memchr::memchr_iter(b'\n', body).count();
+        let after_end = lines + if body.ends_with(b"\n") { 1 } else { 2 };
+        let _ = writeln!(tail, "#line {after_end} {}", c_quote(source_display));
+        // A blank line after: an error at the end of input shows it, not this directive.
+        let _ = writeln!(tail, "#include {}\n", c_quote(h));
+    }
+    if !structs.is_empty() {
+        let _ = writeln!(tail, "#line 1 {}", c_quote(GENERATED));
     }
     for s in structs {
         let _ = writeln!(

@@ -524,17 +524,23 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         clang.display(),
         shown.join(" ")
     ));
-    compile::run(
+    // Without the generated declarations: the source alone, then with the header.
+    let plain = |with_header: bool| {
+        let header = include.as_deref().filter(|_| with_header);
+        compile::wrapper_source(&display, &inputs.source_text, header, &[])
+    };
+    let fallbacks = [false, true]
+        .into_iter()
+        .filter(|&with_header| !with_header || include.is_some())
+        .map(plain);
+    compile_wrapper(
         &clang,
         &args,
-        inv.cwd.as_deref(),
+        &inv,
         &display,
         req.stop.as_deref(),
-    )
-    .map_err(|e| match e {
-        compile::Error::Interrupted => Error::Interrupted,
-        e => e.into(),
-    })?;
+        fallbacks,
+    )?;
     step("compiled");
 
     let raw = compile::read(&inv.output).map_err(|_| compile::Error::NoObject(display.clone()))?;
@@ -643,6 +649,48 @@ pub fn build(req: &Request, log: &dyn Fn(&str)) -> Result<Outcome, Error> {
         written: files.into_iter().map(|(p, _)| p).collect(),
         warnings,
         inputs: deps,
+    })
+}
+
+/// Runs clang on the wrapper and shows its diagnostics. When the compile fails with a
+/// diagnostic in the generated declarations (a source that ends inside a function or an
+/// initializer, a header that leaves a struct open), those say nothing to the user: the
+/// wrapper is compiled again as each of `fallbacks` (the same without the generated
+/// declarations), and the diagnostics of the first that fails, which point into the user's
+/// files only, are shown instead.
+fn compile_wrapper(
+    clang: &Path,
+    args: &[std::ffi::OsString],
+    inv: &Invocation,
+    display: &str,
+    stop: Option<&AtomicBool>,
+    fallbacks: impl Iterator<Item = Vec<u8>>,
+) -> Result<(), Error> {
+    let path = inv.output.with_extension("diag");
+    let run = || -> Result<(Result<(), compile::Error>, Vec<u8>), Error> {
+        let (stderr, colour) = compile::diagnostics_file(&path)?;
+        let mut args = args.to_vec();
+        args.extend(colour.map(Into::into));
+        let result = compile::run(clang, &args, inv.cwd.as_deref(), display, stop, stderr);
+        let text = std::fs::read(&path).map_err(|e| Error::Read(show(&path), e))?;
+        Ok((result, text))
+    };
+    let (mut result, mut shown) = run()?;
+    let generated = memchr::memmem::find(&shown, compile::GENERATED.as_bytes()).is_some();
+    if matches!(result, Err(compile::Error::Failed { .. })) && generated {
+        for text in fallbacks {
+            std::fs::write(&inv.input, text).map_err(|e| Error::Write(show(&inv.input), e))?;
+            let (again, diagnostics) = run()?;
+            if again.is_err() {
+                (result, shown) = (again, diagnostics);
+                break;
+            }
+        }
+    }
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), &shown);
+    result.map_err(|e| match e {
+        compile::Error::Interrupted => Error::Interrupted,
+        e => e.into(),
     })
 }
 

@@ -18,16 +18,16 @@ pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}: {1}")]
-    Read(PathBuf, std::io::Error),
-    #[error("{0}: {1}")]
-    Btf(PathBuf, String),
-    #[error("{0}: cannot generate vmlinux.h: {1}")]
-    Dump(PathBuf, String),
+    #[error("{0}")]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("{0}")]
+    Btf(PathBuf, #[source] crate::ParseError),
+    #[error("{0}: cannot generate vmlinux.h")]
+    Dump(PathBuf, #[source] crate::emit::c::Error),
     #[error("{0}: the C dumper produced an empty vmlinux.h")]
     Empty(PathBuf),
-    #[error("cannot write {0}: {1}")]
-    Write(PathBuf, std::io::Error),
+    #[error("cannot write {0}")]
+    Write(PathBuf, #[source] std::io::Error),
 }
 
 /// The user's cache directory for ecc: `$XDG_CACHE_HOME/ecc`, else `~/.cache/ecc`.
@@ -48,7 +48,7 @@ fn raw_btf<'a>(path: &Path, data: &'a [u8]) -> Result<&'a [u8], Error> {
     if crate::elf::object::is_elf(data) {
         crate::elf::object::btf_section(data)
             .map(|(b, _)| b)
-            .map_err(|e| Error::Btf(path.to_path_buf(), e.to_string()))
+            .map_err(|e| Error::Btf(path.to_path_buf(), e))
     } else {
         Ok(data)
     }
@@ -66,9 +66,9 @@ pub fn cache_key(btf: &[u8]) -> String {
 
 /// Generates the header text from BTF. Pure: no I/O.
 pub fn generate(path: &Path, btf: &[u8]) -> Result<String, Error> {
-    let parsed = Btf::parse(btf).map_err(|e| Error::Btf(path.to_path_buf(), e.to_string()))?;
-    let text = crate::emit::c::dump(&parsed, &[])
-        .map_err(|e| Error::Dump(path.to_path_buf(), e.to_string()))?;
+    let parsed = Btf::parse(btf).map_err(|e| Error::Btf(path.to_path_buf(), e))?;
+    let text =
+        crate::emit::c::dump(&parsed, &[]).map_err(|e| Error::Dump(path.to_path_buf(), e))?;
     if text.trim().is_empty() {
         return Err(Error::Empty(path.to_path_buf()));
     }

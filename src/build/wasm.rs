@@ -43,7 +43,7 @@ pub enum Error {
     NoSource(PathBuf),
     #[error("no source file given")]
     NoSources,
-    #[error("{0}: {1}")]
+    #[error("{0}")]
     Io(PathBuf, #[source] std::io::Error),
 }
 
@@ -192,6 +192,7 @@ pub fn build(req: &Request) -> Result<PathBuf, Error> {
         None,
         &display,
         None,
+        std::process::Stdio::inherit(),
     )?;
     tmp.persist(&out)
         .map_err(|e| Error::Io(out.clone(), e.error))?;

@@ -34,7 +34,7 @@ pub fn native(skel: &Skeleton, btf: &Btf<'_>, elf: &[u8]) -> String {
     if !skel.progs.is_empty() {
         for what in ["bpf_program", "bpf_link"] {
             o.push_str("\tstruct {\n");
-            for p in &skel.progs {
+            for p in skel.progs.iter().map(|p| &p.name) {
                 let _ = writeln!(o, "\t\tstruct {what} *{p};");
             }
             let field = if what == "bpf_link" { "links" } else { "progs" };
@@ -227,7 +227,7 @@ fn create_skeleton(o: &mut String, skel: &Skeleton) {
     push_map_skeletons(o, skel);
     if !skel.progs.is_empty() {
         push_array_alloc(o, "programs", "prog", "progs", skel.progs.len());
-        for (i, p) in skel.progs.iter().enumerate() {
+        for (i, p) in skel.progs.iter().map(|p| &p.name).enumerate() {
             let _ = write!(
                 o,
                 "\n\ts->progs[{i}].name = \"{p}\";\n\

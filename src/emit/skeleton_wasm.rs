@@ -67,7 +67,7 @@ pub fn wasm(skel: &Skeleton, layout: &Layout<'_>, elf: &[u8]) -> String {
     super::skeleton::struct_head(&mut o, skel);
     if !skel.progs.is_empty() {
         o.push_str("\tstruct {\n");
-        for p in &skel.progs {
+        for p in skel.progs.iter().map(|p| &p.name) {
             let _ = writeln!(o, "\t\tstruct bpf_program *{p};");
         }
         o.push_str("\t} progs;\n");
@@ -98,7 +98,7 @@ fn create_skeleton(o: &mut String, skel: &Skeleton) {
     push_map_skeletons(o, skel);
     if !skel.progs.is_empty() {
         push_array_alloc(o, "programs", "prog", "progs", skel.progs.len());
-        for (i, p) in skel.progs.iter().enumerate() {
+        for (i, p) in skel.progs.iter().map(|p| &p.name).enumerate() {
             let _ = write!(
                 o,
                 "\n\ts->progs[{i}].name = \"{p}\";\n\ts->progs[{i}].prog = &obj->progs.{p};\n"

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::build::doc::{Doc, Docs};
 use crate::build::export::ExportType;
 use crate::elf::object::{DataKind, Object};
+use crate::model::skeleton::Skeleton;
 
 /// package.json.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -192,7 +193,6 @@ impl Meta {
 /// The version written as `eunomia_version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub use crate::elf::object::internal_map_name;
 pub use crate::model::skeleton::obj_name_from_path as obj_name;
 
 /// Keys the package itself sets; doc tags with these names would clash and are dropped.
@@ -280,43 +280,48 @@ fn export_map_warning(obj: &Object<'_>, maps: &[MapMeta], no_exports: bool) -> O
     }
 }
 
-/// Builds the meta from the final (stripped) object. Returns the warnings to show the user.
+/// Builds the meta of the final (stripped) object from its skeleton model (`gen skeleton`'s,
+/// without the checks only C needs): the maps libbpf creates, the programs, and the data
+/// sections that have variables. Returns the warnings to show the user.
 pub fn build_meta(
     obj: &Object<'_>,
     obj_name: &str,
     docs: Option<&Docs>,
     export_types: Vec<ExportType>,
 ) -> (Meta, Vec<String>) {
+    let skel = Skeleton::derive(obj, obj_name);
     let mut warnings = Vec::new();
     let var_doc = |n: &str| docs.and_then(|d| d.vars.get(n));
-    let mut maps = Vec::new();
-    for m in &obj.maps {
-        let (description, extra) = apply_doc(
-            var_doc(&m.name),
-            &format!("map {}", m.name),
-            MAP_KEYS,
-            &mut warnings,
-        );
-        maps.push(MapMeta {
-            name: m.name.clone(),
-            ident: m.name.clone(),
-            mmaped: None,
-            description,
-            extra,
-        });
-    }
-    // libbpf creates internal maps for non-empty global-data sections, in ELF order, then .kconfig.
-    for d in obj.datasecs.iter().filter(|d| d.size > 0) {
-        maps.push(MapMeta {
-            name: internal_map_name(obj_name, &d.name),
-            ident: crate::model::skeleton::datasec_ident(obj_name, &d.name),
-            mmaped: Some(true),
-            description: None,
-            extra: Map::new(),
-        });
-    }
-    let progs = obj
-        .programs
+    let maps: Vec<MapMeta> = skel
+        .libbpf_maps()
+        .map(|m| match m.datasec {
+            // The runtime finds a `.maps` map by its name, which is also its ident here.
+            None => {
+                let (description, extra) = apply_doc(
+                    var_doc(&m.name),
+                    &format!("map {}", m.name),
+                    MAP_KEYS,
+                    &mut warnings,
+                );
+                MapMeta {
+                    name: m.name.clone(),
+                    ident: m.name.clone(),
+                    mmaped: None,
+                    description,
+                    extra,
+                }
+            }
+            Some(_) => MapMeta {
+                name: m.libbpf_name.clone(),
+                ident: m.ident.clone(),
+                mmaped: Some(true),
+                description: None,
+                extra: Map::new(),
+            },
+        })
+        .collect();
+    let progs = skel
+        .progs
         .iter()
         .map(|p| {
             let doc = docs.and_then(|d| d.funcs.get(&p.name));
@@ -336,37 +341,34 @@ pub fn build_meta(
         })
         .collect();
     let mut data_sections = Vec::new();
-    for d in obj.datasecs.iter().filter(|d| d.btf_id.is_some()) {
+    for d in skel.datasecs.iter().filter(|d| !d.vars.is_empty()) {
         let variables: Vec<VariableMeta> = d
             .vars
             .iter()
-            // Static variables are not part of the skeleton, as in bpftool.
-            .filter(|v| v.linkage != 0)
             .map(|v| {
+                let name = &v.btf_name;
                 let (description, extra) = apply_doc(
-                    var_doc(&v.name),
-                    &format!("variable {}", v.name),
+                    var_doc(name),
+                    &format!("variable {name}"),
                     VAR_KEYS,
                     &mut warnings,
                 );
                 VariableMeta {
-                    name: v.name.clone(),
+                    name: name.clone(),
                     ty: crate::emit::cdecl::type_name(&obj.btf, v.type_id),
-                    offset: v.offset,
-                    size: v.size,
+                    // The object model read both from u32s.
+                    offset: u32::try_from(v.offset).unwrap_or(u32::MAX),
+                    size: u32::try_from(v.size).unwrap_or(u32::MAX),
                     description,
                     extra,
                 }
             })
             .collect();
-        if variables.is_empty() {
-            continue;
-        }
-        if d.name != ".rodata" && d.name != ".bss" {
-            warnings.push(section_warning(&d.name, d.kind, &variables));
+        if d.section != ".rodata" && d.section != ".bss" {
+            warnings.push(section_warning(&d.section, d.kind, &variables));
         }
         data_sections.push(DataSectionMeta {
-            name: d.name.clone(),
+            name: d.section.clone(),
             variables,
         });
     }
@@ -390,7 +392,7 @@ pub fn build_meta(
     });
     let meta = Meta {
         bpf_skel: BpfSkel {
-            obj_name: obj_name.to_string(),
+            obj_name: skel.name.clone(),
             maps: Some(maps),
             progs: Some(progs),
             data_sections,

@@ -41,7 +41,6 @@ pub enum Error {
 
 /// libbpf's BTF_VAR_STATIC: such variables are not exposed through the skeleton.
 const VAR_STATIC: u32 = 0;
-/// BPF_OBJ_NAME_LEN minus the NUL.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skeleton {
@@ -49,8 +48,8 @@ pub struct Skeleton {
     pub name: String,
     /// In libbpf's order: `.maps` maps by offset, then global-data maps by section.
     pub maps: Vec<Map>,
-    /// Entry-point program (function) names, in libbpf's order.
-    pub progs: Vec<String>,
+    /// Entry-point programs, in libbpf's order.
+    pub progs: Vec<Prog>,
     /// One per internal map, in map order.
     pub datasecs: Vec<Datasec>,
     /// `sh_offset` of `.rodata` and `.bss`, for Wasm skeletons that patch the embedded ELF.
@@ -63,10 +62,21 @@ pub struct Map {
     /// The name `bpf_object__open_skeleton` looks the map up by: the map name libbpf gives
     /// it, or for a custom section (`.data.foo`), the full section name.
     pub name: String,
+    /// The name libbpf gives the map (what `bpf_map__name` returns and package.json lists):
+    /// `name`, except that a long custom section's is cut to 15 characters.
+    pub libbpf_name: String,
     /// The member name in `struct { ... } maps`.
     pub ident: String,
     /// Index into `Skeleton::datasecs` for an internal (mmapable) map.
     pub datasec: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prog {
+    /// The function name, also the member name in `struct { ... } progs`.
+    pub name: String,
+    /// The ELF section, which libbpf reads as the attach point (`tp/sched/...`).
+    pub section: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +92,10 @@ pub struct Datasec {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Var {
+    /// The C identifier the skeleton declares.
     pub name: String,
+    /// The name as BTF spells it, which package.json and doc comments use.
+    pub btf_name: String,
     /// The VAR record.
     pub var_id: u32,
     /// The BTF type of the variable (not the VAR record).
@@ -152,16 +165,23 @@ fn internal_map_ident(map_name: &str) -> String {
 }
 
 impl Skeleton {
-    /// Builds the model of `obj`'s skeleton under the object name `name`.
+    /// Builds the model of `obj`'s skeleton under the object name `name`, checked for
+    /// what a C skeleton needs.
     pub fn new(obj: &Object<'_>, name: &str) -> Result<Skeleton, Error> {
-        if !is_ident(name) {
-            return Err(Error::BadName(name.to_string()));
-        }
+        let skel = Skeleton::derive(obj, name);
+        skel.check(&obj.btf)?;
+        Ok(skel)
+    }
+
+    /// The model without the checks of `check`: what package.json describes, which declares
+    /// no C struct that clashing identifiers or overlapping variables could break.
+    pub fn derive(obj: &Object<'_>, name: &str) -> Skeleton {
         let mut maps: Vec<Map> = obj
             .maps
             .iter()
             .map(|m| Map {
                 name: m.name.clone(),
+                libbpf_name: m.name.clone(),
                 ident: sanitize(&m.name),
                 datasec: None,
             })
@@ -170,46 +190,22 @@ impl Skeleton {
         for ds in &obj.datasecs {
             let map_name = datasec_map_name(name, &ds.name);
             let ident = internal_map_ident(&map_name);
-            let mut vars = Vec::new();
-            let mut prev_end = 0u64;
-            for v in ds.vars.iter().filter(|v| v.linkage != VAR_STATIC) {
-                let offset = u64::from(v.offset);
-                let size = u64::from(v.size);
-                let var = || v.name.clone();
-                if obj.btf.size_of(v.type_id).is_none() {
-                    return Err(Error::Sizeless {
-                        section: ds.name.clone(),
-                        var: var(),
-                    });
-                }
-                if offset < prev_end {
-                    return Err(Error::Overlap {
-                        section: ds.name.clone(),
-                        var: var(),
-                        offset,
-                        prev_end,
-                    });
-                }
-                if offset + size > ds.size {
-                    return Err(Error::PastEnd {
-                        section: ds.name.clone(),
-                        var: var(),
-                        end: offset + size,
-                        size: ds.size,
-                    });
-                }
-                prev_end = offset + size;
-                vars.push(Var {
+            let vars = ds
+                .vars
+                .iter()
+                .filter(|v| v.linkage != VAR_STATIC)
+                .map(|v| Var {
                     name: sanitize(&v.name),
+                    btf_name: v.name.clone(),
                     var_id: v.var_id,
                     type_id: v.type_id,
-                    offset,
-                    size,
-                });
-            }
-            check_unique("variable", vars.iter().map(|v| (&v.name, &v.name)))?;
+                    offset: u64::from(v.offset),
+                    size: u64::from(v.size),
+                })
+                .collect();
             maps.push(Map {
                 name: map_name,
+                libbpf_name: internal_map_name(name, &ds.name),
                 ident: ident.clone(),
                 datasec: Some(datasecs.len()),
             });
@@ -221,17 +217,72 @@ impl Skeleton {
                 vars,
             });
         }
-        check_unique("map", maps.iter().map(|m| (&m.name, &m.ident)))?;
-        let progs: Vec<String> = obj.programs.iter().map(|p| p.name.clone()).collect();
-        check_unique("program", progs.iter().map(|p| (p, p)))?;
+        let progs = obj
+            .programs
+            .iter()
+            .map(|p| Prog {
+                name: p.name.clone(),
+                section: p.section.clone(),
+            })
+            .collect();
         let offset_of = |sec: &str| obj.section(sec).map(|s| s.file_offset);
-        Ok(Skeleton {
+        Skeleton {
             name: name.to_string(),
             maps,
             progs,
             datasecs,
             rodata_offset: offset_of(".rodata"),
             bss_offset: offset_of(".bss"),
+        }
+    }
+
+    /// What a C skeleton needs: a C identifier as the object name, variables with sizes
+    /// that neither overlap nor run past their section, and unique member names.
+    pub fn check(&self, btf: &Btf<'_>) -> Result<(), Error> {
+        if !is_ident(&self.name) {
+            return Err(Error::BadName(self.name.clone()));
+        }
+        for ds in &self.datasecs {
+            let mut prev_end = 0u64;
+            for v in &ds.vars {
+                let (section, var) = (ds.section.clone(), v.btf_name.clone());
+                if btf.size_of(v.type_id).is_none() {
+                    return Err(Error::Sizeless { section, var });
+                }
+                if v.offset < prev_end {
+                    let offset = v.offset;
+                    return Err(Error::Overlap {
+                        section,
+                        var,
+                        offset,
+                        prev_end,
+                    });
+                }
+                let end = v.offset + v.size;
+                if end > ds.size {
+                    let size = ds.size;
+                    return Err(Error::PastEnd {
+                        section,
+                        var,
+                        end,
+                        size,
+                    });
+                }
+                prev_end = end;
+            }
+            check_unique("variable", ds.vars.iter().map(|v| (&v.name, &v.name)))?;
+        }
+        check_unique("map", self.maps.iter().map(|m| (&m.name, &m.ident)))?;
+        check_unique("program", self.progs.iter().map(|p| (&p.name, &p.name)))
+    }
+
+    /// The maps libbpf creates when it opens the object: every `.maps` map, and the internal
+    /// map of each non-empty data section.
+    pub fn libbpf_maps(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter().filter(|m| {
+            m.datasec
+                .and_then(|i| self.datasecs.get(i))
+                .is_none_or(|ds| ds.size > 0)
         })
     }
 
@@ -284,21 +335,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn internal_map_idents_follow_bpftool() {
-        assert_eq!(internal_map_ident("bootstra.rodata"), "rodata");
-        assert_eq!(internal_map_ident("globals.kconfig"), "kconfig");
-        assert_eq!(internal_map_ident(".data.foo"), "data_foo");
-        assert_eq!(internal_map_ident(".rodata.str1.1"), "rodata_str1_1");
-    }
-
-    #[test]
-    fn object_names_from_paths() {
-        assert_eq!(
-            obj_name_from_path("testdata/bootstrap.bpf.o"),
-            "bootstrap_bpf"
-        );
-        assert_eq!(obj_name_from_path("x-y.o"), "x_y");
-        assert_eq!(obj_name_from_path("/a/1st.bpf.o"), "_1st_bpf");
-        assert_eq!(obj_name_from_path("plain"), "plain");
+    fn names_follow_bpftool() {
+        type Case = (fn(&str) -> String, &'static str, &'static str);
+        let cases: [Case; 8] = [
+            (internal_map_ident, "bootstra.rodata", "rodata"),
+            (internal_map_ident, "globals.kconfig", "kconfig"),
+            (internal_map_ident, ".data.foo", "data_foo"),
+            (internal_map_ident, ".rodata.str1.1", "rodata_str1_1"),
+            (
+                obj_name_from_path,
+                "testdata/bootstrap.bpf.o",
+                "bootstrap_bpf",
+            ),
+            (obj_name_from_path, "x-y.o", "x_y"),
+            (obj_name_from_path, "/a/1st.bpf.o", "_1st_bpf"),
+            (obj_name_from_path, "plain", "plain"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(name(input), want, "{input}");
+        }
     }
 }

@@ -1,6 +1,12 @@
 //! .BTF.ext: func, line and CO-RE records, and malformed sections with their offsets.
 
 use super::*;
+use crate::btf::ext::{InfoTable, SectionInfo};
+
+/// Every record of `table`, section after section.
+fn records<T>(table: &InfoTable<'_>, read: impl Fn(&SectionInfo<'_>) -> Vec<T>) -> Vec<T> {
+    table.sections().flat_map(|s| read(&s)).collect()
+}
 
 #[test]
 fn btf_ext_reads_func_line_and_core_records() {
@@ -31,11 +37,7 @@ fn btf_ext_reads_func_line_and_core_records() {
     );
     assert_eq!(secs[1].sec_name_off, 11);
     assert_eq!(e.func_info.record_size(), 8);
-    let li: Vec<_> = e
-        .line_info
-        .sections()
-        .flat_map(|s| s.line_infos().collect::<Vec<_>>())
-        .collect();
+    let li = records(&e.line_info, |s| s.line_infos().collect());
     assert_eq!(
         li[0],
         LineInfo {
@@ -47,11 +49,7 @@ fn btf_ext_reads_func_line_and_core_records() {
         }
     );
     assert_eq!((li[1].line, li[1].col), (43, 1));
-    let cr: Vec<_> = e
-        .core_relo
-        .sections()
-        .flat_map(|s| s.core_relos().collect::<Vec<_>>())
-        .collect();
+    let cr = records(&e.core_relo, |s| s.core_relos().collect());
     assert_eq!(
         cr,
         [CoreRelo {
@@ -76,11 +74,7 @@ fn btf_ext_without_core_relo_and_with_wider_records() {
         d.extend_from_slice(&w.to_le_bytes());
     }
     let e = BtfExt::parse(&d).unwrap();
-    let f: Vec<_> = e
-        .func_info
-        .sections()
-        .flat_map(|s| s.func_infos().collect::<Vec<_>>())
-        .collect();
+    let f = records(&e.func_info, |s| s.func_infos().collect());
     assert_eq!(
         f,
         [
