@@ -362,72 +362,21 @@ fn make_token(d: &Path) -> String {
     format!("{signing_input}.{}", b64url(&sig))
 }
 
-/// A front that answers every request with a 307 to the same path on `target_port`, the
-/// way registries send blob downloads to their storage.
-pub struct Redirector {
+/// A loopback HTTP server for the tests' hostile or redirecting fronts: each connection's
+/// request head is read, then `answer` gets the stream and the request path. Stops when
+/// dropped.
+pub struct Server {
     pub port: u16,
-    pub redirected: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
-impl Redirector {
-    pub fn start(target_port: u16) -> Redirector {
+impl Server {
+    pub fn start(answer: impl Fn(&mut TcpStream, &str) + Send + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
-        let redirected = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (n, st) = (redirected.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                let Ok((mut s, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                let _ = s.set_nonblocking(false);
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let head = read_head(&mut s);
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                n.fetch_add(1, Ordering::Relaxed);
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{target_port}{path}\r\n\
-                     Content-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-            }
-        });
-        Redirector {
-            port,
-            redirected,
-            stop,
-        }
-    }
-}
-
-impl Drop for Redirector {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// A registry that answers `/v2/` and then serves a manifest of 64 MiB (with or without a
-/// Content-Length saying so), counting the bytes the client actually took.
-pub struct HugeManifest {
-    pub port: u16,
-    pub sent: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl HugeManifest {
-    pub const SIZE: usize = 64 << 20;
-
-    pub fn start(declare_length: bool) -> HugeManifest {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let sent = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (n, st) = (sent.clone(), stop.clone());
+        let st = stop.clone();
         std::thread::spawn(move || {
             while !st.load(Ordering::Relaxed) {
                 let Ok((mut s, _)) = listener.accept() else {
@@ -439,42 +388,95 @@ impl HugeManifest {
                 let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
                 let head = read_head(&mut s);
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                if !path.contains("/manifests/") {
-                    let _ = write!(
-                        s,
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                         Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
-                    );
-                    continue;
-                }
-                let length = if declare_length {
-                    format!("Content-Length: {}\r\n", Self::SIZE)
-                } else {
-                    String::new()
-                };
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\n\
-                     {length}Connection: close\r\n\r\n"
-                );
-                let chunk = vec![b' '; 64 << 10];
-                while n.load(Ordering::Relaxed) < Self::SIZE {
-                    match s.write(&chunk) {
-                        Ok(k) if k > 0 => {
-                            n.fetch_add(k, Ordering::Relaxed);
-                        }
-                        _ => break,
-                    }
-                }
+                answer(&mut s, &path);
             }
         });
-        HugeManifest { port, sent, stop }
+        Server { port, stop }
     }
 }
 
-impl Drop for HugeManifest {
+impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A front that answers every request with a 307 to the same path on `target_port`, the
+/// way registries send blob downloads to their storage.
+pub struct Redirector {
+    pub port: u16,
+    pub redirected: Arc<AtomicUsize>,
+    _server: Server,
+}
+
+impl Redirector {
+    pub fn start(target_port: u16) -> Redirector {
+        let redirected = Arc::new(AtomicUsize::new(0));
+        let n = redirected.clone();
+        let server = Server::start(move |s, path| {
+            n.fetch_add(1, Ordering::Relaxed);
+            let _ = write!(
+                s,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{target_port}{path}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        });
+        Redirector {
+            port: server.port,
+            redirected,
+            _server: server,
+        }
+    }
+}
+
+/// A registry that answers `/v2/` and then serves a manifest of 64 MiB (with or without a
+/// Content-Length saying so), counting the bytes the client actually took.
+pub struct HugeManifest {
+    pub port: u16,
+    pub sent: Arc<AtomicUsize>,
+    _server: Server,
+}
+
+impl HugeManifest {
+    pub const SIZE: usize = 64 << 20;
+
+    pub fn start(declare_length: bool) -> HugeManifest {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let n = sent.clone();
+        let server = Server::start(move |s, path| {
+            if !path.contains("/manifests/") {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                );
+                return;
+            }
+            let length = if declare_length {
+                format!("Content-Length: {}\r\n", Self::SIZE)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\n\
+                 {length}Connection: close\r\n\r\n"
+            );
+            let chunk = vec![b' '; 64 << 10];
+            while n.load(Ordering::Relaxed) < Self::SIZE {
+                match s.write(&chunk) {
+                    Ok(k) if k > 0 => {
+                        n.fetch_add(k, Ordering::Relaxed);
+                    }
+                    _ => break,
+                }
+            }
+        });
+        HugeManifest {
+            port: server.port,
+            sent,
+            _server: server,
+        }
     }
 }
 
