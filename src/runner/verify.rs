@@ -105,18 +105,9 @@ impl Report {
     }
 
     pub fn to_text(&self) -> String {
-        let name_w = self
-            .programs
-            .iter()
-            .map(|p| p.name.len())
-            .max()
-            .unwrap_or(0);
-        let type_w = self
-            .programs
-            .iter()
-            .map(|p| p.prog_type.len())
-            .max()
-            .unwrap_or(0);
+        let width = |f: fn(&ProgResult) -> usize| self.programs.iter().map(f).max().unwrap_or(0);
+        let name_w = width(|p| p.name.len());
+        let type_w = width(|p| p.prog_type.len());
         let mut s = String::new();
         for p in &self.programs {
             let head = format!("{:<name_w$}  {:<type_w$}", p.name, p.prog_type);
