@@ -347,6 +347,16 @@ fn man_pages_and_install_script() {
         let stem = page.trim_end_matches(".1");
         assert!(text.contains(&format!(".TH {stem} 1")), "{page}");
     }
+    // ecc-run.1 documents both kinds of input: a package's runner options and a Wasm app's.
+    let run1 = std::fs::read_to_string(man.join("ecc-run.1")).unwrap();
+    for opt in [
+        "\\-\\-metrics",
+        "\\-\\-dir",
+        "\\-\\-env",
+        "\\-\\-no\\-cache",
+    ] {
+        assert!(run1.contains(opt), "ecc-run.1 lacks {opt}");
+    }
     let ecc1 = std::fs::read_to_string(man.join("ecc.1")).unwrap();
     assert!(
         ecc1.contains("ecc\\-init(1)") || ecc1.contains("init"),

@@ -93,4 +93,10 @@ fn bad_program_options_are_rejected_before_loading() {
     let o = run_ecc(&["run", "--duration", "0", p]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--duration must be a positive number"));
+    // The Wasm host's options, listed by `ecc help run`, are refused for a package.
+    expect_one_line_usage_error(
+        &["run", "--dir", "/tmp", p],
+        "ecc run",
+        "--dir, --env and --no-cache are options of Wasm apps, not of packages",
+    );
 }

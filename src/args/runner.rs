@@ -76,7 +76,29 @@ struct RunArgs {
     #[command(flatten)]
     #[allow(dead_code)]
     registry: TransportArgs,
-    /// package.json, a package tar from `ecc --btfgen`, X.bpf.o, or a registry reference
-    /// (host[:port]/repo[:tag|@sha256:digest])
+    /// package.json, a package tar from `ecc --btfgen`, X.bpf.o, a Wasm app (.wasm), or a
+    /// registry reference (host[:port]/repo[:tag|@sha256:digest])
     input: std::path::PathBuf,
+    /// The Wasm host's options, for `ecc run [OPTIONS] app.wasm`; src/runner/wasm/cli.rs
+    /// parses them, a package refuses them. Last, as their heading would also take any
+    /// argument after them.
+    #[cfg(feature = "wasm")]
+    #[command(flatten)]
+    wasm: WasmHostArgs,
+}
+
+/// What only a Wasm guest has: host directories, environment variables, the module cache.
+#[cfg(feature = "wasm")]
+#[derive(clap::Args, Debug, Default)]
+#[command(next_help_heading = "Options of a Wasm app (ecc run [OPTIONS] app.wasm [GUEST ARGS])")]
+pub(crate) struct WasmHostArgs {
+    /// Let the guest open host directory HOST, as GUEST (default: the same path)
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub(crate) dirs: Vec<String>,
+    /// Set an environment variable for the guest (it sees none unless given)
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub(crate) envs: Vec<String>,
+    /// Compile the module every time instead of using the cache
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }

@@ -96,6 +96,17 @@ fn split_run_args(args: &[OsString]) -> usize {
     cli::operand_index(args, takes_value).unwrap_or(args.len())
 }
 
+/// `--duration SECS`: a positive, finite number of seconds.
+pub fn duration_of(secs: Option<f64>) -> Result<Option<Duration>, String> {
+    match secs {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(format!(
+            "--duration must be a positive number of seconds, not {s}"
+        )),
+    }
+}
+
 /// What the binary owns and hands to the runner: the stop flag its SIGINT/SIGTERM handlers
 /// set, and how to mount tracefs when a tracepoint needs it.
 #[derive(Clone, Copy, Debug)]
@@ -113,16 +124,17 @@ pub fn main_run(args: Vec<OsString>, host: Host<'_>) -> i32 {
         Ok(a) => a,
         Err(e) => return cli::clap_exit("ecc run", &e),
     };
-    let duration = match a.duration {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => {
-            return cli::usage_error(
-                "ecc run",
-                format!("--duration must be a positive number of seconds, not {s}"),
-            );
-        }
+    let duration = match duration_of(a.duration) {
+        Ok(d) => d,
+        Err(msg) => return cli::usage_error("ecc run", msg),
     };
+    #[cfg(feature = "wasm")]
+    if !a.wasm.dirs.is_empty() || !a.wasm.envs.is_empty() || a.wasm.no_cache {
+        return cli::usage_error(
+            "ecc run",
+            "--dir, --env and --no-cache are options of Wasm apps, not of packages",
+        );
+    }
     let program: Vec<String> = program
         .iter()
         .map(|s| s.to_string_lossy().into_owned())

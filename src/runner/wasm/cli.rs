@@ -5,12 +5,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 
 use super::{is_wasm_file, run_wasm, WasmOpts};
 use crate::cli::{clap_exit, print_error, usage_error, EXIT_FAILURE};
+use crate::runner::cli::{duration_of, WasmHostArgs};
 
 const PROG: &str = "ecc run";
 
@@ -25,15 +25,8 @@ struct Args {
     /// Stop after SECS seconds (default: run until the guest exits, Ctrl-C or SIGTERM)
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
-    /// Let the guest open host directory HOST, as GUEST (default: the same path)
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
-    dirs: Vec<String>,
-    /// Set an environment variable for the guest
-    #[arg(long = "env", value_name = "NAME=VALUE")]
-    envs: Vec<String>,
-    /// Compile the module every time instead of using the cache
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    host: WasmHostArgs,
     /// The guest module
     module: PathBuf,
 }
@@ -80,24 +73,19 @@ pub fn main(args: Vec<OsString>, host: Host) -> i32 {
         Ok(a) => a,
         Err(e) => return clap_exit(PROG, &e),
     };
-    let duration = match a.duration {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => {
-            return usage_error(
-                PROG,
-                format!("--duration must be a positive number of seconds, not {s}"),
-            )
-        }
+    let duration = match duration_of(a.duration) {
+        Ok(d) => d,
+        Err(msg) => return usage_error(PROG, msg),
     };
     let mut envs = Vec::new();
-    for e in &a.envs {
+    for e in &a.host.envs {
         match e.split_once('=') {
             Some((k, v)) if !k.is_empty() => envs.push((k.to_string(), v.to_string())),
             _ => return usage_error(PROG, format!("--env wants NAME=VALUE, not '{e}'")),
         }
     }
     let dirs = a
+        .host
         .dirs
         .iter()
         .map(|d| match d.split_once("::") {
@@ -113,7 +101,11 @@ pub fn main(args: Vec<OsString>, host: Host) -> i32 {
         duration,
         dirs,
         envs,
-        cache_dir: if a.no_cache { None } else { host.cache_dir },
+        cache_dir: if a.host.no_cache {
+            None
+        } else {
+            host.cache_dir
+        },
         mount_tracefs: host.mount_tracefs,
     };
     match run_wasm(&a.module, &guest, &opts, host.stop) {
