@@ -164,9 +164,9 @@ impl<'b, 'a> Orderer<'b, 'a> {
                     return Ok(Some(false));
                 }
                 if let Some(t) = btf.ty(id) {
-                    t.member_layout().for_each(|m| {
+                    for m in t.member_layout() {
                         push(m.type_id);
-                    });
+                    }
                 }
                 self.state[idx] = ORDERING;
             }
@@ -174,7 +174,9 @@ impl<'b, 'a> Orderer<'b, 'a> {
             Kind::FuncProto => {
                 strong = push(btf.word_of(id).unwrap_or(0));
                 if let Some(t) = btf.ty(id) {
-                    t.param_types().for_each(|p| strong |= push(p));
+                    for p in t.param_types() {
+                        strong |= push(p);
+                    }
                 }
             }
             Kind::Ptr
