@@ -270,9 +270,15 @@ fn own_size(kind: Kind, word: u32) -> Option<u32> {
     }
 }
 
-const UNVISITED: u8 = 0;
-const ON_PATH: u8 = 1;
-const DONE: u8 = 2;
+/// A type's mark in a search: not reached yet, on the current path, or done with depth
+/// `mark - 1` (at least 1). One array for both, so that each edge costs one read.
+const UNVISITED: u16 = 0;
+const ON_PATH: u16 = 1;
+
+/// The mark of a type done at `depth`.
+fn done(depth: u16) -> u16 {
+    depth.saturating_add(1)
+}
 
 /// What one graph's search learns about every local type.
 struct Found {
@@ -299,15 +305,17 @@ fn search<const STRONG: bool>(btf: &Btf<'_>) -> Result<Found, Problem> {
     };
     let mut search = Search {
         btf,
-        state: Vec::with_capacity(n),
+        mark: Vec::with_capacity(n),
         frames: Vec::new(),
         pending: Vec::new(),
-        depth: vec![1; n],
         sizes,
     };
     search.find::<STRONG>()?;
+    // Every type is done now: its mark holds its depth.
+    let mut depth = search.mark;
+    depth.iter_mut().for_each(|m| *m = m.saturating_sub(1));
     Ok(Found {
-        depth: search.depth,
+        depth,
         sizes: search.sizes,
     })
 }
@@ -347,14 +355,13 @@ impl Problem {
 
 struct Search<'b, 'a> {
     btf: &'b Btf<'a>,
-    /// UNVISITED, ON_PATH or DONE per local type.
-    state: Vec<u8>,
-    /// Frames are (id, start): a frame's pending edges are `pending[start..]`.
-    frames: Vec<(u32, usize)>,
+    /// Per local type: UNVISITED, ON_PATH, or `done(depth)` once its depth is final (a leaf
+    /// has depth 1, any other type one more than its deepest child).
+    mark: Vec<u16>,
+    /// Frames are (id, start, depth): a frame's pending edges are `pending[start..]`, and
+    /// `depth` is its depth from the children done so far.
+    frames: Vec<(u32, usize, u16)>,
     pending: Vec<u32>,
-    /// The depth of each local type in this graph: 1 for a leaf, else one more than its
-    /// deepest child. Final once the type is DONE.
-    depth: Vec<u16>,
     /// Resolved sizes, filled by the Strong search.
     sizes: Vec<Option<u32>>,
 }
@@ -368,37 +375,36 @@ impl Search<'_, '_> {
         let first = self.btf.first_id;
         let btf = self.btf;
         // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
-        self.state
+        self.mark
             .extend(btf.kinds.iter().zip(&btf.offsets).map(|(&k, &off)| {
                 // As the emitters decide it (`Ty::is_named`): a name offset may point at an
                 // empty string, and such a struct is written inline like an anonymous one.
                 let anon = || !btf.is_nonempty_str(u32_at(record(btf, off), 0));
                 if graph.is_leaf(k, anon) {
-                    DONE
+                    done(1)
                 } else {
                     UNVISITED
                 }
             }));
-        for root in 0..self.state.len() {
-            if self.state[root] != UNVISITED {
+        for root in 0..self.mark.len() {
+            if self.mark[root] != UNVISITED {
                 continue;
             }
             let start = self.pending.len();
-            self.push::<STRONG>(first + to_u32(root));
+            let depth = self.push::<STRONG>(first + to_u32(root));
             if self.pending.len() == start {
                 // Nothing left to explore below it (most roots): no frame needed.
-                self.finish::<STRONG>(root)?;
+                self.finish::<STRONG>(root, depth)?;
                 continue;
             }
-            self.state[root] = ON_PATH;
-            self.frames.push((first + to_u32(root), start));
-            while let Some(&(id, start)) = self.frames.last() {
-                let at = (id - first) as usize;
+            self.mark[root] = ON_PATH;
+            self.frames.push((first + to_u32(root), start, depth));
+            while let Some(&(id, start, depth)) = self.frames.last() {
                 if self.pending.len() == start {
                     self.frames.pop();
-                    self.finish::<STRONG>(at)?;
-                    if let Some(&(parent, _)) = self.frames.last() {
-                        self.fold(parent, at);
+                    self.finish::<STRONG>((id - first) as usize, depth)?;
+                    if let Some(parent) = self.frames.last_mut() {
+                        parent.2 = parent.2.max(depth.saturating_add(1));
                     }
                     continue;
                 }
@@ -406,50 +412,44 @@ impl Search<'_, '_> {
                     break;
                 };
                 let idx = (next - first) as usize;
-                match self.state[idx] {
+                match self.mark[idx] {
                     UNVISITED => {
-                        self.state[idx] = ON_PATH;
-                        self.frames.push((next, self.pending.len()));
-                        self.push::<STRONG>(next);
+                        self.mark[idx] = ON_PATH;
+                        let start = self.pending.len();
+                        let depth = self.push::<STRONG>(next);
+                        self.frames.push((next, start, depth));
                     }
                     ON_PATH => {
                         self.frames.clear();
                         self.pending.clear();
                         return Err(Problem::Loop(id, next));
                     }
-                    // Finished through another path since it was pushed.
-                    _ => self.fold(id, idx),
+                    // Finished through another path since it was pushed: its mark - 1 is its
+                    // depth, so the mark is one more.
+                    m => {
+                        if let Some(f) = self.frames.last_mut() {
+                            f.2 = f.2.max(m);
+                        }
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Takes child `idx`'s depth into `parent`'s.
-    #[inline(always)]
-    // `parent` is a local id at or above first_id.
-    #[allow(clippy::arithmetic_side_effects)]
-    fn fold(&mut self, parent: u32, idx: usize) {
-        let p = (parent - self.btf.first_id) as usize;
-        let d = self.depth[idx].saturating_add(1);
-        if self.depth[p] < d {
-            self.depth[p] = d;
-        }
-    }
-
-    /// Marks local type `idx` done once its children are: checks its depth and, in the
-    /// Strong graph (where every type its size depends on is a child), computes its size.
+    /// Marks local type `idx` done at `depth` once its children are: checks the depth and,
+    /// in the Strong graph (where every type its size depends on is a child), computes its
+    /// size.
     // `first_id + idx` is a local id; the array size is u32 times u32 in u64.
     #[allow(clippy::arithmetic_side_effects)]
-    fn finish<const STRONG: bool>(&mut self, idx: usize) -> Result<(), Problem> {
-        self.state[idx] = DONE;
+    fn finish<const STRONG: bool>(&mut self, idx: usize, depth: u16) -> Result<(), Problem> {
         let id = self.btf.first_id + to_u32(idx);
-        let depth = self.depth[idx];
         if u32::from(depth) > MAX_NESTING {
             self.frames.clear();
             self.pending.clear();
             return Err(Problem::Deep(id));
         }
+        self.mark[idx] = done(depth);
         if STRONG {
             let size = match self.btf.kinds[idx] {
                 Kind::Array => {
@@ -487,35 +487,33 @@ impl Search<'_, '_> {
         }
     }
 
-    /// Pushes the edges of `id` that may still lead somewhere, and takes the depth of those
-    /// that cannot (done nodes never change again; base nodes were done with the base).
+    /// Pushes the edges of `id` that may still lead somewhere, and returns its depth from
+    /// those that cannot (done nodes never change again; base nodes were done with the base).
     #[inline(always)]
     // `id` is a local id at or above first_id.
     #[allow(clippy::arithmetic_side_effects)]
-    fn push<const STRONG: bool>(&mut self, id: u32) {
+    fn push<const STRONG: bool>(&mut self, id: u32) -> u16 {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let btf = self.btf;
         let first = btf.first_id;
         let idx = (id - first) as usize;
-        let (state, pending, depth) = (&self.state, &mut self.pending, &self.depth);
-        let mut deepest = 0u16;
+        let (mark, pending) = (&self.mark, &mut self.pending);
+        // One more than the deepest done child: the mark of a child done at depth d is d + 1.
+        let mut depth = 1u16;
         graph.edges(btf, idx, btf.kinds[idx], |next| {
-            let d = match next.checked_sub(first) {
-                Some(i) => match state.get(i as usize) {
-                    Some(&DONE) => depth[i as usize],
+            let m = match next.checked_sub(first) {
+                Some(i) => match mark.get(i as usize) {
+                    Some(&m) if m > ON_PATH => m,
                     Some(_) => {
                         pending.push(next);
                         return;
                     }
                     None => return,
                 },
-                None => btf.base.map_or(1, |b| b.nesting(next)),
+                None => done(btf.base.map_or(1, |b| b.nesting(next))),
             };
-            deepest = deepest.max(d);
+            depth = depth.max(m);
         });
-        let d = deepest.saturating_add(1);
-        if self.depth[idx] < d {
-            self.depth[idx] = d;
-        }
+        depth
     }
 }
