@@ -3,6 +3,7 @@
 //! help and errors printed in that style, shell completions and man pages (rendered at build
 //! time).
 
+use std::ffi::OsString;
 use std::fmt::Display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,24 @@ pub fn finish(prog: &str, result: anyhow::Result<()>) -> i32 {
 pub use clap_complete::Shell;
 
 /// Writes `cmd`'s completion script for `shell`.
+/// Where a command's own options end in `args`: the index of the first operand (a word
+/// that is neither an option nor the separate value of one; after `--`, whatever follows).
+/// `takes_value` says which options take a separate value. `None`: no operand.
+pub fn operand_index(args: &[OsString], takes_value: impl Fn(&str) -> bool) -> Option<usize> {
+    let mut i = 0;
+    while let Some(word) = args.get(i) {
+        let w = word.to_string_lossy();
+        if w == "--" {
+            return args.get(i + 1).map(|_| i + 1);
+        }
+        if !w.starts_with('-') || w == "-" {
+            return Some(i);
+        }
+        i += if takes_value(&w) { 2 } else { 1 };
+    }
+    None
+}
+
 pub fn completions(mut cmd: clap::Command, shell: Shell, out: &mut dyn Write) {
     let bin = cmd.get_name().to_string();
     clap_complete::generate(shell, &mut cmd, bin, out);

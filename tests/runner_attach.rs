@@ -1,11 +1,11 @@
 //! `ecc run` attaching network and cgroup programs as the eunomia runtime does: XDP and tc
-//! on `lo` by default, socket filters, cgroup programs, with packets sent to 127.0.0.1
-//! counted by the programs, and `lo` left clean afterwards. Tests in this binary hold one
+//! on `lo` by default, socket filters, cgroup programs, with packets sent to 127.0.0.1 (TCP
+//! connects for sockops) counted by the programs, and `lo` and the cgroup left clean afterwards. Tests in this binary hold one
 //! lock, so two of them never attach to `lo` at the same time.
 
 mod support;
 
-use std::net::UdpSocket;
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -74,13 +74,30 @@ static __always_inline void count(void)
 }
 "#;
 
+/// Opens `n` TCP connections over lo to a listener of our own.
+fn connect_times(n: usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = listener.local_addr().unwrap();
+    for _ in 0..n {
+        let c = TcpStream::connect(to).unwrap();
+        let (s, _) = listener.accept().unwrap();
+        drop((c, s));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Runs `pkg` for 2 s while sending 20 packets; returns stdout and stderr.
 fn run_counting(pkg: &Path, extra: &[&str]) -> (String, String) {
+    run_counting_with(pkg, extra, || send_packets(20))
+}
+
+/// Runs `pkg` for 2 s while `traffic` runs; returns stdout and stderr.
+fn run_counting_with(pkg: &Path, extra: &[&str], traffic: impl FnOnce()) -> (String, String) {
     let mut args = vec!["--duration", "2"];
     args.extend_from_slice(extra);
     args.push(pkg.to_str().unwrap());
     let r = Running::start(&args);
-    send_packets(20);
+    traffic();
     let (st, out, err) = r.finish();
     assert!(st.success(), "{st}\n{out}\n{err}");
     (out, err)
@@ -213,4 +230,33 @@ fn cgroup_skb_counts_egress_of_this_cgroup() {
     let (out, err) = run_counting(&pkg, &[]);
     assert!(err.contains("count_cg: cgroup /sys/fs/cgroup"), "{err}");
     check_counts(&out);
+}
+
+#[test]
+fn sockops_counts_tcp_connects_in_this_cgroup() {
+    if !kernel_or_skip("sockops_counts_tcp_connects_in_this_cgroup") {
+        return;
+    }
+    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let code = format!(
+        "{COUNTING}\nSEC(\"sockops\")\nint count_ops(struct bpf_sock_ops *ops)\n{{\n\tif (ops->op == BPF_SOCK_OPS_TCP_CONNECT_CB)\n\t\tcount();\n\treturn 1;\n}}\n"
+    );
+    let pkg = compile(dir.path(), "opscount", &code);
+    // The cgroup v2 root the runner picks (hybrid machines mount it at .../unified).
+    let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .find(|p| Path::new(p).join("cgroup.controllers").exists())
+        .expect("a cgroup v2 hierarchy");
+    let attached = || cmd_out("bpftool", &["cgroup", "show", root]).contains("count_ops");
+    let (out, err) = run_counting_with(&pkg, &[], || {
+        connect_times(20);
+        assert!(attached(), "count_ops is not attached to {root}");
+    });
+    assert!(
+        err.contains(&format!("count_ops: cgroup {root}\n")),
+        "{err}"
+    );
+    check_counts(&out);
+    assert!(!attached(), "count_ops left attached to {root}");
 }

@@ -1,6 +1,6 @@
 //! The `.BTF.ext` section: per-ELF-section func_info, line_info and CO-RE relocation records.
 
-use super::wire::{u16_at, u32_at, MAGIC};
+use super::wire::{preamble, u32_at};
 use super::Error;
 
 /// One kind of record (func_info, line_info or core_relo), grouped by ELF section.
@@ -56,26 +56,7 @@ impl<'a> BtfExt<'a> {
     // `field` is a header field offset of at most 24.
     #[allow(clippy::arithmetic_side_effects)]
     pub fn parse(data: &'a [u8]) -> Result<BtfExt<'a>, Error> {
-        if data.len() < 8 {
-            return Err(Error::at(0, "file too short for a .BTF.ext header"));
-        }
-        let magic = u16_at(data, 0);
-        if magic == MAGIC.swap_bytes() {
-            return Err(Error::at(
-                0,
-                ".BTF.ext is byte-swapped (big-endian); not supported",
-            ));
-        }
-        if magic != MAGIC {
-            return Err(Error::at(0, format!("bad .BTF.ext magic 0x{magic:04x}")));
-        }
-        let hdr_len = u32_at(data, 4) as usize;
-        if hdr_len < MIN_HEADER || hdr_len > data.len() {
-            return Err(Error::at(
-                4,
-                format!("bad .BTF.ext header length {hdr_len}"),
-            ));
-        }
+        let hdr_len = preamble(data, ".BTF.ext", MIN_HEADER)?;
         let table = |field: usize, min_rec: usize, what: &str| -> Result<InfoTable<'a>, Error> {
             if field + 8 > hdr_len {
                 return Ok(InfoTable {

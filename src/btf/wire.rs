@@ -144,33 +144,40 @@ pub fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or([0; 4]))
 }
 
+/// The start that .BTF and .BTF.ext share: the magic (little-endian only) and a header
+/// length of at least `min` that lies within `data`, which it returns.
+pub fn preamble(data: &[u8], what: &str, min: usize) -> Result<usize, Error> {
+    if data.len() < 8 {
+        return Err(Error::at(0, format!("file too short for a {what} header")));
+    }
+    let magic = u16_at(data, 0);
+    if magic == MAGIC.swap_bytes() {
+        return Err(Error::at(
+            0,
+            format!("{what} is byte-swapped (big-endian); only little-endian {what} is supported"),
+        ));
+    }
+    if magic != MAGIC {
+        return Err(Error::at(
+            0,
+            format!("bad {what} magic 0x{magic:04x}, expected 0xeb9f"),
+        ));
+    }
+    let hdr_len = usize::try_from(u32_at(data, 4)).unwrap_or(usize::MAX);
+    if hdr_len < min || hdr_len > data.len() {
+        return Err(Error::at(4, format!("bad {what} header length {hdr_len}")));
+    }
+    Ok(hdr_len)
+}
+
 impl Header {
     // hdr_len is checked to be at most data.len(), and each section's offset plus length by `fits` before they are added.
     #[allow(clippy::arithmetic_side_effects)]
     pub fn parse(data: &[u8]) -> Result<Header, Error> {
-        if data.len() < 8 {
-            return Err(Error::at(0, "file too short for a BTF header"));
-        }
-        let magic = u16_at(data, 0);
-        if magic == MAGIC.swap_bytes() {
-            return Err(Error::at(
-                0,
-                "BTF is byte-swapped (big-endian); only little-endian BTF is supported",
-            ));
-        }
-        if magic != MAGIC {
-            return Err(Error::at(
-                0,
-                format!("bad BTF magic 0x{magic:04x}, expected 0xeb9f"),
-            ));
-        }
+        let hdr_len = preamble(data, "BTF", HEADER_LEN)?;
         let version = data[2];
         if version != 1 {
             return Err(Error::at(2, format!("unsupported BTF version {version}")));
-        }
-        let hdr_len = u32_at(data, 4) as usize;
-        if hdr_len < HEADER_LEN || hdr_len > data.len() {
-            return Err(Error::at(4, format!("bad BTF header length {hdr_len}")));
         }
         // A longer header is allowed if its extra bytes are zero, as the kernel requires.
         if data[HEADER_LEN..hdr_len].iter().any(|&b| b != 0) {

@@ -69,10 +69,7 @@ pub fn absolutize(flags: &[String], cwd: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::util::testing::strings;
 
     #[test]
     fn include_dirs_from_user_flags() {

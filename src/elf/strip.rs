@@ -14,6 +14,11 @@
 /// Why an object could not be stripped, with the byte offset of the offending header.
 pub type Error = crate::ParseError;
 
+use object::elf::{
+    ET_REL, SHN_LORESERVE, SHN_XINDEX, SHT_GROUP, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX, STT_FILE,
+};
+
 fn err(offset: usize, msg: impl Into<String>) -> Error {
     Error::at(offset, msg)
 }
@@ -26,19 +31,10 @@ fn usize_of(v: u64) -> usize {
 const EHDR_LEN: usize = 64;
 const SHDR_LEN: usize = 64;
 const SYM_LEN: usize = 24;
-const ET_REL: u16 = 1;
-const SHT_SYMTAB: u32 = 2;
-const SHT_RELA: u32 = 4;
-const SHT_NOBITS: u32 = 8;
-const SHT_REL: u32 = 9;
-const SHT_GROUP: u32 = 17;
-const SHT_SYMTAB_SHNDX: u32 = 18;
+/// LLVM's address-significance table (not in the `object` crate's list).
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
-const STT_FILE: u8 = 4;
 /// Far above anything a compiler emits for BPF; bounds the padding a crafted file can ask for.
 const MAX_ALIGN: u64 = 1 << 16;
-const SHN_LORESERVE: u16 = 0xff00;
-const SHN_XINDEX: u16 = 0xffff;
 
 // Callers read fields of headers and entries checked to lie within `d`.
 #[allow(clippy::arithmetic_side_effects)]

@@ -55,6 +55,15 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// A STRUCT/UNION by its kind, a FWD by its kind flag.
+    pub fn of_union(is_union: bool) -> RecordKind {
+        if is_union {
+            RecordKind::Union
+        } else {
+            RecordKind::Struct
+        }
+    }
+
     pub fn keyword(self) -> &'static str {
         match self {
             RecordKind::Struct => "struct",

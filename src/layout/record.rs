@@ -144,11 +144,7 @@ impl<'a> Cx<'_, 'a, '_> {
         if depth > MAX_DEPTH {
             return Err("anonymous types nest too deeply".into());
         }
-        let kind = if t.kind() == Kind::Union {
-            RecordKind::Union
-        } else {
-            RecordKind::Struct
-        };
+        let kind = RecordKind::of_union(t.kind() == Kind::Union);
         let size = t.size();
         let total = u64::from(size) * 8;
         let mut rb = RecordBuilder {
@@ -297,6 +293,14 @@ impl<'a> Cx<'_, 'a, '_> {
         Ok((None, self.btf.size_of(type_id)))
     }
 
+    /// A member of a named struct or union type (or a forward declaration of one).
+    fn named(&self, kind: RecordKind, id: u32) -> FieldType<'a> {
+        FieldType::Named {
+            kind,
+            name: self.names.type_name(id),
+        }
+    }
+
     /// A member's type and byte size (`None` if incomplete; allowed only for typedefs).
     fn field_type(
         &mut self,
@@ -346,18 +350,8 @@ impl<'a> Cx<'_, 'a, '_> {
             }
             Kind::Struct | Kind::Union => {
                 self.deps.push(id);
-                let kind = if t.kind() == Kind::Union {
-                    RecordKind::Union
-                } else {
-                    RecordKind::Struct
-                };
-                Ok((
-                    FieldType::Named {
-                        kind,
-                        name: self.names.type_name(id),
-                    },
-                    size,
-                ))
+                let kind = RecordKind::of_union(t.kind() == Kind::Union);
+                Ok((self.named(kind, id), size))
             }
             Kind::Enum | Kind::Enum64 => {
                 self.deps.push(id);
@@ -385,18 +379,7 @@ impl<'a> Cx<'_, 'a, '_> {
                 Ok((FieldType::Typedef(self.names.type_name(id)), size))
             }
             Kind::Fwd if allow_incomplete => {
-                let kind = if t.kind_flag() {
-                    RecordKind::Union
-                } else {
-                    RecordKind::Struct
-                };
-                Ok((
-                    FieldType::Named {
-                        kind,
-                        name: self.names.type_name(id),
-                    },
-                    None,
-                ))
+                Ok((self.named(RecordKind::of_union(t.kind_flag()), id), None))
             }
             Kind::Fwd => Err(format!(
                 "has incomplete type {} {}",

@@ -273,7 +273,8 @@ fn export_map_warning(obj: &Object<'_>, maps: &[MapMeta], no_exports: bool) -> O
     })?;
     match exported {
         (m, Some(kind)) if no_exports => Some(format!(
-            "map {} is a {kind}, so the eunomia runtime decodes its events with the first struct of              the event header, but none was given; pass it: ecc <source> <header.h>",
+            "map {} is a {kind}, so the eunomia runtime decodes its events with the first struct of \
+             the event header, but none was given; pass it: ecc <source> <header.h>",
             m.name
         )),
         _ => None,

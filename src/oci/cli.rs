@@ -39,9 +39,17 @@ pub fn pull_command() -> clap::Command {
     PullArgs::command()
 }
 
-fn parse<T: Parser>(name: &str, args: Vec<OsString>) -> Result<T, i32> {
-    T::try_parse_from(std::iter::once(OsString::from(name)).chain(args))
-        .map_err(|e| cli::clap_exit(name, &e))
+/// Parses `ecc CMD ARGS` as `T` and runs it; the exit status.
+fn command<T: Parser>(
+    cmd: &str,
+    args: Vec<OsString>,
+    run: impl FnOnce(&T) -> Result<(), Error>,
+) -> i32 {
+    let prog = format!("ecc {cmd}");
+    match T::try_parse_from(std::iter::once(OsString::from(&prog)).chain(args)) {
+        Ok(a) => finish(cmd, run(&a)),
+        Err(e) => cli::clap_exit(&prog, &e),
+    }
 }
 
 /// Prints an error in the common style; a usage error exits 2, any other failure 1.
@@ -58,11 +66,7 @@ fn finish(cmd: &str, r: Result<(), Error>) -> i32 {
 }
 
 pub fn main_login(args: Vec<OsString>, env: &Env) -> i32 {
-    let a: LoginArgs = match parse("ecc login", args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    finish("login", login(&a, env))
+    command("login", args, |a: &LoginArgs| login(a, env))
 }
 
 fn login(a: &LoginArgs, env: &Env) -> Result<(), Error> {
@@ -94,12 +98,7 @@ fn login(a: &LoginArgs, env: &Env) -> Result<(), Error> {
 }
 
 pub fn main_logout(args: Vec<OsString>, env: &Env) -> i32 {
-    let a: LogoutArgs = match parse("ecc logout", args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    finish(
-        "logout",
+    command("logout", args, |a: &LogoutArgs| {
         reference::registry_of(&a.registry).and_then(|registry| {
             if auth::logout(env, &registry)? {
                 eprintln!("ecc logout: removed the credentials of {registry}");
@@ -107,29 +106,20 @@ pub fn main_logout(args: Vec<OsString>, env: &Env) -> i32 {
                 eprintln!("ecc logout: not logged in to {registry}");
             }
             Ok(())
-        }),
-    )
+        })
+    })
 }
 
 pub fn main_push(args: Vec<OsString>, env: &Env) -> i32 {
-    let a: PushArgs = match parse("ecc push", args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    finish(
-        "push",
+    command("push", args, |a: &PushArgs| {
         transfer::push(env, &a.file, &a.reference, &a.transport.transport()).map(|digest| {
             println!("{}@{digest}", a.reference);
-        }),
-    )
+        })
+    })
 }
 
 pub fn main_pull(args: Vec<OsString>, env: &Env) -> i32 {
-    let a: PullArgs = match parse("ecc pull", args) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    finish("pull", pull(&a, env))
+    command("pull", args, |a: &PullArgs| pull(a, env))
 }
 
 fn pull(a: &PullArgs, env: &Env) -> Result<(), Error> {
@@ -158,43 +148,35 @@ pub fn resolve_run_args(
     env: &Env,
     takes_value: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<OsString>, i32> {
+    // Without an input the runner reports what is missing; it accepts the transport options.
+    let Some(at) = cli::operand_index(&args, takes_value) else {
+        return Ok(args);
+    };
     let mut t = TransportArgs::default();
     let mut out = Vec::with_capacity(args.len());
-    let mut rest = args.into_iter();
-    let mut input = None;
-    while let Some(a) = rest.next() {
+    let mut words = args.into_iter();
+    let mut options = words.by_ref().take(at);
+    while let Some(a) = options.next() {
         let s = a.to_string_lossy();
         if s == "--plain-http" {
             t.plain_http = true;
         } else if let Some(v) = s.strip_prefix("--ca-file=") {
             t.ca_file = Some(PathBuf::from(v));
         } else if s == "--ca-file" {
-            let Some(v) = rest.next() else {
-                return Err(cli::usage_error("ecc run", "--ca-file needs a FILE"));
-            };
-            t.ca_file = Some(PathBuf::from(v));
-        } else if s == "--" {
-            out.push(a);
-            input = rest.next();
-            break;
-        } else if takes_value(&s) {
-            out.push(a);
-            out.extend(rest.next());
-        } else if !s.starts_with('-') || s == "-" {
-            input = Some(a);
-            break;
+            t.ca_file = options.next().map(PathBuf::from);
         } else {
+            // Another option, or `--`: `takes_value` put any value of it in this prefix too.
             out.push(a);
         }
     }
-    if let Some(input) = input {
+    if let Some(input) = words.next() {
         let path = match resolve_run_input(Path::new(&input), &t, env) {
             Ok(p) => p.into_os_string(),
             Err(e) => return Err(finish("run", Err(e))),
         };
         out.push(path);
     }
-    out.extend(rest);
+    out.extend(words);
     Ok(out)
 }
 

@@ -38,6 +38,8 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// Warnings only, nothing echoed: what the Wasm host's loads need.
+    #[cfg(feature = "wasm")]
     pub fn start() -> Capture {
         Capture::with(false, false)
     }

@@ -90,25 +90,10 @@ pub fn takes_value(arg: &str) -> bool {
         .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
 }
 
-/// Where the runner's own arguments end: at the first word that is not an option or the
-/// value of one (the package path). Everything after it belongs to the program.
+/// Where the runner's own arguments end: at the package path. Everything after it belongs
+/// to the program.
 fn split_run_args(args: &[OsString]) -> usize {
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].to_string_lossy();
-        if a == "--" {
-            return (i + 1).min(args.len() - 1);
-        }
-        if takes_value(&a) {
-            i += 2;
-            continue;
-        }
-        if !a.starts_with('-') || a == "-" {
-            return i;
-        }
-        i += 1;
-    }
-    args.len()
+    cli::operand_index(args, takes_value).unwrap_or(args.len())
 }
 
 /// What the binary owns and hands to the runner: the stop flag its SIGINT/SIGTERM handlers
@@ -275,10 +260,7 @@ fn about(doc: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use crate::util::testing::os;
 
     #[test]
     fn runner_options_end_at_the_package() {

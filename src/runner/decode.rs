@@ -297,61 +297,21 @@ impl Value {
     /// The plain-text form used in table cells.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        self.write_text(&mut s);
+        self.write(&mut s, Form::Text);
         s
-    }
-
-    fn write_text(&self, s: &mut String) {
-        match self {
-            Value::Int(v) => {
-                let _ = write!(s, "{v}");
-            }
-            Value::Uint(v) => {
-                let _ = write!(s, "{v}");
-            }
-            Value::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
-            Value::Float(f) => s.push_str(&readable_float(*f)),
-            Value::Enum { name: Some(n), .. } => s.push_str(n),
-            Value::Enum { name: None, raw } => {
-                let _ = write!(s, "{raw}");
-            }
-            Value::Str(t) => s.extend(t.chars().map(|c| if c.is_control() { '?' } else { c })),
-            Value::Ptr(p) => {
-                let _ = write!(s, "0x{p:x}");
-            }
-            Value::Array(items) => {
-                s.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(", ");
-                    }
-                    v.write_text(s);
-                }
-                s.push(']');
-            }
-            Value::Struct(members) => {
-                s.push('{');
-                for (i, (n, v)) in members.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(", ");
-                    }
-                    let _ = write!(s, "{n}: ");
-                    v.write_text(s);
-                }
-                s.push('}');
-            }
-        }
     }
 
     /// Compact JSON. Objects keep BTF member order; enums print by name, pointers as hex
     /// strings, non-finite floats as null.
     pub fn to_json(&self) -> String {
         let mut s = String::new();
-        self.write_json(&mut s);
+        self.write(&mut s, Form::Json);
         s
     }
 
-    fn write_json(&self, s: &mut String) {
+    /// The one walk behind both forms; they differ in scalars and separators only.
+    fn write(&self, s: &mut String, form: Form) {
+        let json = form == Form::Json;
         match self {
             Value::Int(v) => {
                 let _ = write!(s, "{v}");
@@ -360,23 +320,24 @@ impl Value {
                 let _ = write!(s, "{v}");
             }
             Value::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
+            Value::Float(f) if !json => s.push_str(&readable_float(*f)),
             Value::Float(f) if f.is_finite() => {
                 let _ = write!(s, "{f:?}");
             }
             Value::Float(_) => s.push_str("null"),
-            Value::Enum { name: Some(n), .. } => json_str(s, n),
+            Value::Enum { name: Some(n), .. } => form.string(s, n),
             Value::Enum { name: None, raw } => {
                 let _ = write!(s, "{raw}");
             }
-            Value::Str(t) => json_str(s, t),
-            Value::Ptr(p) => json_str(s, &format!("0x{p:x}")),
+            Value::Str(t) => form.string(s, t),
+            Value::Ptr(p) => form.string(s, &format!("0x{p:x}")),
             Value::Array(items) => {
                 s.push('[');
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
-                        s.push(',');
+                        s.push_str(form.separator());
                     }
-                    v.write_json(s);
+                    v.write(s, form);
                 }
                 s.push(']');
             }
@@ -384,11 +345,15 @@ impl Value {
                 s.push('{');
                 for (i, (n, v)) in members.iter().enumerate() {
                     if i > 0 {
-                        s.push(',');
+                        s.push_str(form.separator());
                     }
-                    json_str(s, n);
-                    s.push(':');
-                    v.write_json(s);
+                    if json {
+                        json_str(s, n);
+                        s.push(':');
+                    } else {
+                        let _ = write!(s, "{n}: ");
+                    }
+                    v.write(s, form);
                 }
                 s.push('}');
             }
@@ -406,6 +371,30 @@ impl Value {
             Value::Array(items) => items.iter().for_each(|v| v.integers(out)),
             Value::Struct(members) => members.iter().for_each(|(_, v)| v.integers(out)),
             Value::Float(_) | Value::Str(_) | Value::Ptr(_) => {}
+        }
+    }
+}
+
+/// How a value is written: a table cell or compact JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    Text,
+    Json,
+}
+
+impl Form {
+    fn separator(self) -> &'static str {
+        match self {
+            Form::Text => ", ",
+            Form::Json => ",",
+        }
+    }
+
+    /// Strings: quoted and escaped in JSON, control characters as `?` in a table.
+    fn string(self, s: &mut String, t: &str) {
+        match self {
+            Form::Text => s.extend(t.chars().map(|c| if c.is_control() { '?' } else { c })),
+            Form::Json => json_str(s, t),
         }
     }
 }

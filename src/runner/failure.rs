@@ -2,6 +2,7 @@
 //! BPF, the kernel lacks a program type, map type or helper, or the object itself is bad.
 //! Pure: libbpf's error text and captured messages in, a class, a hint and names out.
 
+use libc::{E2BIG, EACCES, EINVAL, EOPNOTSUPP, EPERM};
 use serde::Serialize;
 
 /// The kinds of load failure, each with what to do about it.
@@ -21,11 +22,8 @@ pub enum Failure {
     Other,
 }
 
-const EPERM: i32 = 1;
-const EACCES: i32 = 13;
-const EINVAL: i32 = 22;
-const E2BIG: i32 = 7;
-const EOPNOTSUPP: i32 = 95;
+/// The kernel's internal "not supported" (include/linux/errno.h), which user space sees as
+/// it is; libc has no name for it.
 const ENOTSUPP: i32 = 524;
 
 impl Failure {
@@ -130,10 +128,7 @@ pub fn useful_messages(class: Failure, messages: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msgs(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::util::testing::strings as msgs;
 
     #[test]
     fn classes() {

@@ -127,18 +127,29 @@ fn leaves(v: &Value, path: &str, out: &mut Vec<(String, Num)>) {
     }
 }
 
+/// The numeric leaves of `v` with their metric names: `prefix` for a plain number,
+/// `prefix_<member>` for each numeric member; and the member path.
+fn named_leaves(prefix: &str, v: &Value) -> Vec<(String, String, Num)> {
+    let mut ls = Vec::new();
+    leaves(v, "", &mut ls);
+    ls.into_iter()
+        .map(|(member, n)| {
+            let name = if member.is_empty() {
+                prefix.to_string()
+            } else {
+                format!("{prefix}_{member}")
+            };
+            (name, member, n)
+        })
+        .collect()
+}
+
 /// Gauges for a table map: `ecc_<map>` (or `ecc_<map>_<member>` per numeric member).
 pub fn table_families(map: &str, entries: &[(Value, Value)]) -> Vec<Family> {
     let mut fams: Vec<Family> = Vec::new();
+    let prefix = format!("ecc_{}", sanitize(map));
     for (k, v) in entries.iter().take(MAX_SERIES) {
-        let mut ls = Vec::new();
-        leaves(v, "", &mut ls);
-        for (member, n) in ls {
-            let name = if member.is_empty() {
-                format!("ecc_{}", sanitize(map))
-            } else {
-                format!("ecc_{}_{member}", sanitize(map))
-            };
+        for (name, member, n) in named_leaves(&prefix, v) {
             let series = Series {
                 labels: key_labels(k),
                 point: Point::Num(n),
@@ -168,14 +179,8 @@ pub fn table_families(map: &str, entries: &[(Value, Value)]) -> Vec<Family> {
 pub fn counter_families(counters: &[(String, Value)]) -> Vec<Family> {
     let mut fams = Vec::new();
     for (name, v) in counters {
-        let mut ls = Vec::new();
-        leaves(v, "", &mut ls);
-        for (member, n) in ls {
-            let full = if member.is_empty() {
-                format!("ecc_global_{}", sanitize(name))
-            } else {
-                format!("ecc_global_{}_{member}", sanitize(name))
-            };
+        let prefix = format!("ecc_global_{}", sanitize(name));
+        for (full, _, n) in named_leaves(&prefix, v) {
             fams.push(Family {
                 name: full,
                 help: format!("global variable '{name}'"),

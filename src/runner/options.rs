@@ -204,12 +204,13 @@ fn check_names(specs: &[OptSpec]) -> Result<(), String> {
                 return Err(format!("variable '{}': bad short option '-{c}'", s.var));
             }
         }
-        // A bool also takes --enable-X and --disable-X.
+        // A bool also takes --enable-X, --disable-X and --no-X.
         let longs = |o: &OptSpec| {
             let mut v = vec![o.long.clone()];
             if o.is_flag {
                 v.push(format!("enable-{}", o.long));
                 v.push(format!("disable-{}", o.long));
+                v.push(format!("no-{}", o.long));
             }
             v
         };
@@ -233,13 +234,14 @@ fn check_names(specs: &[OptSpec]) -> Result<(), String> {
     Ok(())
 }
 
-/// The clap command for a program's options.
 /// The clap command for a program's options. `about` is the program's own description
 /// (`@brief`, `@details`, `@version` of its LICENSE doc comment).
 pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[OptSpec]) -> Command {
     let head = format!("Options of the BPF program '{program}' (set before load)");
     let mut cmd = Command::new(program.to_string())
         .no_binary_name(true)
+        // Given twice, the last value wins, as among a bool's forms.
+        .args_override_self(true)
         .bin_name(usage_name.to_string())
         .about(match about {
             Some(a) => format!("{a}\n\n{head}"),
@@ -253,11 +255,19 @@ pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[Op
             a = a.short(c);
         }
         if s.is_flag {
-            a = a.action(ArgAction::SetTrue);
+            // `--X` alone is true; `--X=BOOL` or `--X BOOL` (true/false, yes/no, on/off,
+            // 1/0) sets either value.
+            a = a
+                .action(ArgAction::Set)
+                .num_args(0..=1)
+                .value_name("BOOL")
+                .default_missing_value("true")
+                .value_parser(clap::builder::BoolishValueParser::new());
             if let Some(d) = &s.default {
                 a = a.help(format!("{} [default: {d}]", s.help));
             }
-            // The runtime's forms for bools: --enable-X and --disable-X, last one wins.
+            // The runtime's forms for bools: --enable-X and --disable-X (also --no-X); the
+            // last of all the forms wins.
             let (en, dis) = (enable_id(&s.var), disable_id(&s.var));
             cmd = cmd
                 .arg(
@@ -270,11 +280,12 @@ pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[Op
                 .arg(
                     Arg::new(dis.clone())
                         .long(format!("disable-{}", s.long))
+                        .alias(format!("no-{}", s.long))
                         .action(ArgAction::SetTrue)
-                        .help(format!("set {} to false", s.long))
-                        .overrides_with_all([s.var.clone(), en]),
+                        .help(format!("set {} to false (also --no-{})", s.long, s.long))
+                        .overrides_with_all([s.var.clone(), en.clone()]),
                 );
-            a = a.overrides_with(dis);
+            a = a.overrides_with_all([dis, en]);
         } else {
             a = a
                 .action(ArgAction::Set)
@@ -305,10 +316,13 @@ pub fn parse(
     let mut out = Vec::new();
     for s in specs {
         let text = if s.is_flag {
+            // The forms override each other, so at most one of them is present.
             if m.get_flag(&disable_id(&s.var)) {
                 Some("false".to_string())
-            } else if m.get_flag(&s.var) || m.get_flag(&enable_id(&s.var)) {
+            } else if m.get_flag(&enable_id(&s.var)) {
                 Some("true".to_string())
+            } else if let Some(b) = m.get_one::<bool>(&s.var) {
+                Some(b.to_string())
             } else {
                 s.default.clone()
             }

@@ -211,7 +211,7 @@ fn objects_without_metadata_get_options_named_after_variables() {
 }
 
 /// A bool that defaults to true can be turned off: --disable-X (and --enable-X), the
-/// runtime's forms; the last one given wins.
+/// runtime's forms, --no-X, and --X=BOOL / --X BOOL; the last one given wins.
 #[test]
 fn bools_take_enable_and_disable_forms() {
     let data = globals();
@@ -234,6 +234,22 @@ fn bools_take_enable_and_disable_forms() {
     assert_eq!(flag(&["--disable-failed", "--enable-failed"]), [1]);
     assert_eq!(flag(&["--enable-failed", "--disable-failed"]), [0]);
     assert_eq!(flag(&["-x"]), [1]);
+    assert_eq!(flag(&["--no-failed"]), [0]);
+    assert_eq!(flag(&["--failed=false"]), [0]);
+    assert_eq!(flag(&["--failed", "no"]), [0]);
+    assert_eq!(flag(&["--failed", "off", "--failed"]), [1]);
+    assert_eq!(flag(&["--failed=0", "--enable-failed"]), [1]);
+    assert_eq!(flag(&["--enable-failed", "--failed=false"]), [0]);
+    assert_eq!(flag(&["--no-failed", "--failed=yes"]), [1]);
+    let bad = parse(
+        &obj.btf,
+        "g",
+        "ecc run g.json",
+        None,
+        &specs,
+        &args(&["--failed=maybe"]),
+    );
+    assert!(bad.is_err());
     let help = command(
         "g",
         "ecc run g.json",

@@ -105,18 +105,9 @@ impl Report {
     }
 
     pub fn to_text(&self) -> String {
-        let name_w = self
-            .programs
-            .iter()
-            .map(|p| p.name.len())
-            .max()
-            .unwrap_or(0);
-        let type_w = self
-            .programs
-            .iter()
-            .map(|p| p.prog_type.len())
-            .max()
-            .unwrap_or(0);
+        let width = |f: fn(&ProgResult) -> usize| self.programs.iter().map(f).max().unwrap_or(0);
+        let name_w = width(|p| p.name.len());
+        let type_w = width(|p| p.prog_type.len());
         let mut s = String::new();
         for p in &self.programs {
             let head = format!("{:<name_w$}  {:<type_w$}", p.name, p.prog_type);
@@ -218,14 +209,15 @@ impl Rejection {
 /// How `verify` loads.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct VerifyOpts {
-    /// Keep each program's whole verifier log (kernel log level 1 and statistics).
+    /// Keep each program's whole verifier log (kernel log level 2 and statistics).
     pub log: bool,
     /// Copy libbpf's messages, debug ones included, to stderr.
     pub verbose: bool,
 }
 
-/// Kernel verifier log level for `--log`: 1 (every instruction walked) | 4 (statistics).
-const FULL_LOG_LEVEL: u32 = 1 | 4;
+/// Kernel verifier log level for `--log`: 2 (every instruction of every path, kept even
+/// when the path verifies; level 1 drops each verified path's lines) | 4 (statistics).
+const FULL_LOG_LEVEL: u32 = 2 | 4;
 
 /// Loads the whole object first; when that fails, loads each program on its own (the
 /// others with autoload off), so one rejection does not hide the verdicts on the rest.

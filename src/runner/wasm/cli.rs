@@ -41,29 +41,13 @@ struct Args {
 /// Runner options that take a value, so the module is found without a full parse.
 const WITH_VALUE: &[&str] = &["--duration", "--dir", "--env", "--btf"];
 
-/// The index of the module (first word that is neither an option nor an option's value).
 /// Whether `arg` is one of the host's options that take a value (`--dir DIR`).
 pub fn takes_value(arg: &str) -> bool {
     WITH_VALUE.contains(&arg)
 }
 
 fn module_index(args: &[OsString]) -> Option<usize> {
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].to_string_lossy();
-        if a == "--" {
-            return (i + 1 < args.len()).then_some(i + 1);
-        }
-        if WITH_VALUE.contains(&a.as_ref()) {
-            i += 2;
-            continue;
-        }
-        if !a.starts_with('-') || a == "-" {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
+    crate::cli::operand_index(args, takes_value)
 }
 
 /// Whether `ecc run ARGS` names a Wasm module (by its `.wasm` name or its magic) rather
@@ -144,10 +128,7 @@ pub fn main(args: Vec<OsString>, host: Host) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use crate::util::testing::os;
 
     #[test]
     fn the_module_ends_the_runner_options() {
