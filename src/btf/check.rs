@@ -1,9 +1,10 @@
 //! Up-front validation of a BTF blob: every string offset and type id a record holds is in
 //! range, integers are well-formed, and no reference chain loops back on itself.
 //!
-//! Both checks read the records directly (one linear walk, and two depth-first searches over
+//! The checks read the records directly (one linear walk, and two depth-first searches over
 //! the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going through
-//! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads.
+//! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads: the
+//! walk and one search on this one, the other search on the helper.
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::{to_u32, Btf, Error, MAX_NESTING};
@@ -23,21 +24,38 @@ pub(super) struct Facts {
 
 /// Validates `btf`: records, reference loops, sizes and nesting depth.
 pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Facts, Error> {
-    // The loop search copes with out-of-range ids, so both can run at once; a record error
-    // still wins over a loop, as if they had run one after the other.
-    let (records, loops) = if btf.offsets.len() >= PARALLEL_MIN_TYPES {
+    // The searches cope with out-of-range ids and share nothing, so all of it can run at
+    // once. On vmlinux the Strong search (which also resolves sizes) takes a little longer
+    // than the Naming one, and the record walk about as long as either: each thread takes
+    // one search and half of the records. Problems are reported as if everything had run
+    // one after the other: records in file order, then the Strong graph, then the Naming one.
+    let n = btf.offsets.len();
+    let half = n / 2;
+    let ((low, naming), (strong, high)) = if n >= PARALLEL_MIN_TYPES {
         crate::util::par::join(
-            || check_records(btf, types_pos),
-            || check_loops(btf, types_pos),
+            || (check_records(btf, types_pos, 0..half), search::<false>(btf)),
+            || (search::<true>(btf), check_records(btf, types_pos, half..n)),
         )
     } else {
-        (check_records(btf, types_pos), check_loops(btf, types_pos))
+        (
+            (check_records(btf, types_pos, 0..n), search::<false>(btf)),
+            (search::<true>(btf), Ok(Vec::new())),
+        )
     };
-    let referenced = records?;
-    let (sizes, nesting) = loops?;
+    let mut referenced = low?;
+    for (r, h) in referenced.iter_mut().zip(high?) {
+        *r |= h;
+    }
+    let strong = strong.map_err(|p| p.at(btf, types_pos, Graph::Strong))?;
+    let naming = naming.map_err(|p| p.at(btf, types_pos, Graph::Naming))?;
+    // A type's nesting is its depth in whichever graph it is deeper in.
+    let mut nesting = strong.depth;
+    for (n, &d) in nesting.iter_mut().zip(&naming.depth) {
+        *n = (*n).max(d);
+    }
     Ok(Facts {
         referenced,
-        sizes,
+        sizes: strong.sizes,
         nesting,
     })
 }
@@ -50,12 +68,17 @@ fn entries(rec: &[u8], vlen: usize, stride: usize) -> std::slice::ChunksExact<'_
     tail.unwrap_or_default().chunks_exact(stride)
 }
 
-/// Checks each record on its own: string offsets, type ids in range, INT encodings, and
-/// that a FUNC points to a FUNC_PROTO. Reports the first problem in file order; without
-/// one, returns a bit per type id telling whether some record refers to it.
+/// Checks each record in `range` (local indexes) on its own: string offsets, type ids in
+/// range, INT encodings, and that a FUNC points to a FUNC_PROTO. Reports the first problem
+/// in file order; without one, returns a bit per type id telling whether one of these
+/// records refers to it.
 // Positions are record offsets within the type section (below 2^32) plus a few words, ids are below the type count.
 #[allow(clippy::arithmetic_side_effects)]
-fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
+fn check_records(
+    btf: &Btf<'_>,
+    types_pos: usize,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<u64>, Error> {
     let count = btf.type_count();
     let mut referenced = vec![0u64; (count as usize).div_ceil(64)];
     let name = |id: u32, name_off: u32, at: usize| -> Result<(), Error> {
@@ -81,7 +104,9 @@ fn check_records(btf: &Btf<'_>, types_pos: usize) -> Result<Vec<u64>, Error> {
             )),
         }
     };
-    for (i, (&off, &kind)) in btf.offsets.iter().zip(&btf.kinds).enumerate() {
+    let records = btf.offsets.get(range.clone()).unwrap_or_default();
+    let kinds = btf.kinds.get(range.clone()).unwrap_or_default();
+    for (i, (&off, &kind)) in (range.start..).zip(records.iter().zip(kinds)) {
         let id = btf.first_id + super::to_u32(i);
         let pos = types_pos + off as usize;
         let rec = record(btf, off);
@@ -245,65 +270,54 @@ fn own_size(kind: Kind, word: u32) -> Option<u32> {
     }
 }
 
-const UNVISITED: u8 = 0;
-const ON_PATH: u8 = 1;
-const DONE: u8 = 2;
+/// A type's mark in a search: not reached yet, on the current path, or done with depth
+/// `mark - 1` (at least 1). One array for both, so that each edge costs one read.
+const UNVISITED: u16 = 0;
+const ON_PATH: u16 = 1;
 
-/// Rejects cycles in either graph with an iterative DFS (no recursion on hostile input), and
-/// computes each type's size and nesting depth on the way (children finish before parents).
-/// Roots are taken in id order and a node's edges last-first, so the problem reported is
-/// always the same one for the same blob.
+/// The mark of a type done at `depth`.
+fn done(depth: u16) -> u16 {
+    depth.saturating_add(1)
+}
+
+/// What one graph's search learns about every local type.
+struct Found {
+    /// The type's depth in the graph: 1 for a leaf, else one more than its deepest child.
+    depth: Vec<u16>,
+    /// Resolved sizes (Strong graph only; empty for the Naming one).
+    sizes: Vec<Option<u32>>,
+}
+
+/// Rejects cycles in one graph (`STRONG`, or the Naming one) with an iterative DFS (no
+/// recursion on hostile input), and computes each type's depth and, in the Strong graph,
+/// its size on the way (children finish before parents). Roots are taken in id order and a
+/// node's edges last-first, so the problem reported is always the same one for the same blob.
 ///
 /// Ids out of range are skipped here (the record check reports them), so this can run
 /// before or alongside that check.
-// Record offsets and ids come from the index: in range.
-#[allow(clippy::arithmetic_side_effects)]
-fn check_loops(btf: &Btf<'_>, types_pos: usize) -> Result<(Vec<Option<u32>>, Vec<u16>), Error> {
+fn search<const STRONG: bool>(btf: &Btf<'_>) -> Result<Found, Problem> {
     let n = btf.kinds.len();
-    let mut search = Search {
-        btf,
-        state: Vec::with_capacity(n),
-        frames: Vec::new(),
-        pending: Vec::new(),
-        depth: vec![1; n],
-        sizes: btf
-            .kinds
-            .iter()
-            .zip(&btf.words)
+    let sizes = match STRONG {
+        true => (btf.kinds.iter().zip(&btf.words))
             .map(|(&k, &w)| own_size(k, w))
             .collect(),
-        nesting: vec![1; n],
+        false => Vec::new(),
     };
-    // Each graph gets its own copy of the search, with its edges known at compile time.
-    for graph in [Graph::Strong, Graph::Naming] {
-        let found = match graph {
-            Graph::Strong => search.find::<true>(),
-            Graph::Naming => search.find::<false>(),
-        };
-        let at = |id: u32| types_pos + btf.offsets[(id - btf.first_id) as usize] as usize;
-        match found {
-            Ok(()) => {}
-            Err(Problem::Loop(id, next)) => {
-                return Err(Error::at(
-                    at(id),
-                    format!("reference loop: type [{next}] {}", graph.what()),
-                ))
-            }
-            Err(Problem::Deep(id)) => {
-                return Err(Error::at(
-                    at(id),
-                    format!("type [{id}] is nested more than {MAX_NESTING} deep"),
-                ))
-            }
-            Err(Problem::Huge(id)) => {
-                return Err(Error::at(
-                    at(id),
-                    format!("type [{id}] is larger than {} bytes", u32::MAX),
-                ))
-            }
-        }
-    }
-    Ok((search.sizes, search.nesting))
+    let mut search = Search {
+        btf,
+        mark: Vec::with_capacity(n),
+        frames: Vec::new(),
+        pending: Vec::new(),
+        sizes,
+    };
+    search.find::<STRONG>()?;
+    // Every type is done now: its mark holds its depth.
+    let mut depth = search.mark;
+    depth.iter_mut().for_each(|m| *m = m.saturating_sub(1));
+    Ok(Found {
+        depth,
+        sizes: search.sizes,
+    })
 }
 
 /// Why a search stopped.
@@ -316,20 +330,40 @@ enum Problem {
     Huge(u32),
 }
 
+impl Problem {
+    /// The error for this problem, found in `graph`, at the record of the type it names.
+    // Record offsets and ids come from the index: in range.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn at(self, btf: &Btf<'_>, types_pos: usize, graph: Graph) -> Error {
+        let at = |id: u32| types_pos + btf.offsets[(id - btf.first_id) as usize] as usize;
+        match self {
+            Problem::Loop(id, next) => Error::at(
+                at(id),
+                format!("reference loop: type [{next}] {}", graph.what()),
+            ),
+            Problem::Deep(id) => Error::at(
+                at(id),
+                format!("type [{id}] is nested more than {MAX_NESTING} deep"),
+            ),
+            Problem::Huge(id) => Error::at(
+                at(id),
+                format!("type [{id}] is larger than {} bytes", u32::MAX),
+            ),
+        }
+    }
+}
+
 struct Search<'b, 'a> {
     btf: &'b Btf<'a>,
-    /// UNVISITED, ON_PATH or DONE per local type. One buffer for both graphs: fresh memory
-    /// costs a page fault per page.
-    state: Vec<u8>,
-    /// Frames are (id, start): a frame's pending edges are `pending[start..]`.
-    frames: Vec<(u32, usize)>,
+    /// Per local type: UNVISITED, ON_PATH, or `done(depth)` once its depth is final (a leaf
+    /// has depth 1, any other type one more than its deepest child).
+    mark: Vec<u16>,
+    /// Frames are (id, start, depth): a frame's pending edges are `pending[start..]`, and
+    /// `depth` is its depth from the children done so far.
+    frames: Vec<(u32, usize, u16)>,
     pending: Vec<u32>,
-    /// The depth of each local type in the current graph: 1 for a leaf, else one more than
-    /// its deepest child. Final once the type is DONE.
-    depth: Vec<u16>,
-    /// Resolved sizes (filled by the Strong search) and the deepest depth over both graphs.
+    /// Resolved sizes, filled by the Strong search.
     sizes: Vec<Option<u32>>,
-    nesting: Vec<u16>,
 }
 
 impl Search<'_, '_> {
@@ -341,39 +375,36 @@ impl Search<'_, '_> {
         let first = self.btf.first_id;
         let btf = self.btf;
         // Leaves start out done: they cannot be on a loop. Base ids were checked with the base.
-        self.state.clear();
-        self.state
+        self.mark
             .extend(btf.kinds.iter().zip(&btf.offsets).map(|(&k, &off)| {
                 // As the emitters decide it (`Ty::is_named`): a name offset may point at an
                 // empty string, and such a struct is written inline like an anonymous one.
                 let anon = || !btf.is_nonempty_str(u32_at(record(btf, off), 0));
                 if graph.is_leaf(k, anon) {
-                    DONE
+                    done(1)
                 } else {
                     UNVISITED
                 }
             }));
-        self.depth.iter_mut().for_each(|d| *d = 1);
-        for root in 0..self.state.len() {
-            if self.state[root] != UNVISITED {
+        for root in 0..self.mark.len() {
+            if self.mark[root] != UNVISITED {
                 continue;
             }
             let start = self.pending.len();
-            self.push::<STRONG>(first + to_u32(root));
+            let depth = self.push::<STRONG>(first + to_u32(root));
             if self.pending.len() == start {
                 // Nothing left to explore below it (most roots): no frame needed.
-                self.finish::<STRONG>(root)?;
+                self.finish::<STRONG>(root, depth)?;
                 continue;
             }
-            self.state[root] = ON_PATH;
-            self.frames.push((first + to_u32(root), start));
-            while let Some(&(id, start)) = self.frames.last() {
-                let at = (id - first) as usize;
+            self.mark[root] = ON_PATH;
+            self.frames.push((first + to_u32(root), start, depth));
+            while let Some(&(id, start, depth)) = self.frames.last() {
                 if self.pending.len() == start {
                     self.frames.pop();
-                    self.finish::<STRONG>(at)?;
-                    if let Some(&(parent, _)) = self.frames.last() {
-                        self.fold(parent, at);
+                    self.finish::<STRONG>((id - first) as usize, depth)?;
+                    if let Some(parent) = self.frames.last_mut() {
+                        parent.2 = parent.2.max(depth.saturating_add(1));
                     }
                     continue;
                 }
@@ -381,53 +412,44 @@ impl Search<'_, '_> {
                     break;
                 };
                 let idx = (next - first) as usize;
-                match self.state[idx] {
+                match self.mark[idx] {
                     UNVISITED => {
-                        self.state[idx] = ON_PATH;
-                        self.frames.push((next, self.pending.len()));
-                        self.push::<STRONG>(next);
+                        self.mark[idx] = ON_PATH;
+                        let start = self.pending.len();
+                        let depth = self.push::<STRONG>(next);
+                        self.frames.push((next, start, depth));
                     }
                     ON_PATH => {
                         self.frames.clear();
                         self.pending.clear();
                         return Err(Problem::Loop(id, next));
                     }
-                    // Finished through another path since it was pushed.
-                    _ => self.fold(id, idx),
+                    // Finished through another path since it was pushed: its mark - 1 is its
+                    // depth, so the mark is one more.
+                    m => {
+                        if let Some(f) = self.frames.last_mut() {
+                            f.2 = f.2.max(m);
+                        }
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Takes child `idx`'s depth into `parent`'s.
-    #[inline(always)]
-    // `parent` is a local id at or above first_id.
-    #[allow(clippy::arithmetic_side_effects)]
-    fn fold(&mut self, parent: u32, idx: usize) {
-        let p = (parent - self.btf.first_id) as usize;
-        let d = self.depth[idx].saturating_add(1);
-        if self.depth[p] < d {
-            self.depth[p] = d;
-        }
-    }
-
-    /// Marks local type `idx` done once its children are: checks its depth and, in the
-    /// Strong graph (where every type its size depends on is a child), computes its size.
+    /// Marks local type `idx` done at `depth` once its children are: checks the depth and,
+    /// in the Strong graph (where every type its size depends on is a child), computes its
+    /// size.
     // `first_id + idx` is a local id; the array size is u32 times u32 in u64.
     #[allow(clippy::arithmetic_side_effects)]
-    fn finish<const STRONG: bool>(&mut self, idx: usize) -> Result<(), Problem> {
-        self.state[idx] = DONE;
+    fn finish<const STRONG: bool>(&mut self, idx: usize, depth: u16) -> Result<(), Problem> {
         let id = self.btf.first_id + to_u32(idx);
-        let depth = self.depth[idx];
         if u32::from(depth) > MAX_NESTING {
             self.frames.clear();
             self.pending.clear();
             return Err(Problem::Deep(id));
         }
-        if self.nesting[idx] < depth {
-            self.nesting[idx] = depth;
-        }
+        self.mark[idx] = done(depth);
         if STRONG {
             let size = match self.btf.kinds[idx] {
                 Kind::Array => {
@@ -465,35 +487,33 @@ impl Search<'_, '_> {
         }
     }
 
-    /// Pushes the edges of `id` that may still lead somewhere, and takes the depth of those
-    /// that cannot (done nodes never change again; base nodes were done with the base).
+    /// Pushes the edges of `id` that may still lead somewhere, and returns its depth from
+    /// those that cannot (done nodes never change again; base nodes were done with the base).
     #[inline(always)]
     // `id` is a local id at or above first_id.
     #[allow(clippy::arithmetic_side_effects)]
-    fn push<const STRONG: bool>(&mut self, id: u32) {
+    fn push<const STRONG: bool>(&mut self, id: u32) -> u16 {
         let graph = if STRONG { Graph::Strong } else { Graph::Naming };
         let btf = self.btf;
         let first = btf.first_id;
         let idx = (id - first) as usize;
-        let (state, pending, depth) = (&self.state, &mut self.pending, &self.depth);
-        let mut deepest = 0u16;
+        let (mark, pending) = (&self.mark, &mut self.pending);
+        // One more than the deepest done child: the mark of a child done at depth d is d + 1.
+        let mut depth = 1u16;
         graph.edges(btf, idx, btf.kinds[idx], |next| {
-            let d = match next.checked_sub(first) {
-                Some(i) => match state.get(i as usize) {
-                    Some(&DONE) => depth[i as usize],
+            let m = match next.checked_sub(first) {
+                Some(i) => match mark.get(i as usize) {
+                    Some(&m) if m > ON_PATH => m,
                     Some(_) => {
                         pending.push(next);
                         return;
                     }
                     None => return,
                 },
-                None => btf.base.map_or(1, |b| b.nesting(next)),
+                None => done(btf.base.map_or(1, |b| b.nesting(next))),
             };
-            deepest = deepest.max(d);
+            depth = depth.max(m);
         });
-        let d = deepest.saturating_add(1);
-        if self.depth[idx] < d {
-            self.depth[idx] = d;
-        }
+        depth
     }
 }

@@ -18,14 +18,16 @@ fn put<T>(slot: &Mutex<Option<T>>, value: T) {
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
 }
 
-/// Runs `there` on a scoped thread while `here` runs on this thread, or both here, `there`
-/// second, when no thread can be made; returns `here`'s result when both are done,
-/// re-raising a panic from either.
+/// Runs `there` on a scoped thread while `here` runs on this thread; returns `here`'s result
+/// when both are done, re-raising a panic from either. `there` is claimed, not assigned:
+/// if the thread has not started it by the time `here` is done (it cannot be made, or the
+/// OS has not run it yet), it runs here, second.
 pub(crate) fn split<R>(there: impl FnOnce() + Send, here: impl FnOnce() -> R) -> R {
-    // Shared so that `there` can still run here if the thread cannot be spawned.
     let slot = Mutex::new(Some(there));
     let run_there = || {
-        if let Some(there) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        // Taken out before it runs, so that the lock is not held meanwhile.
+        let there = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(there) = there {
             there();
         }
     };
@@ -34,13 +36,11 @@ pub(crate) fn split<R>(there: impl FnOnce() + Send, here: impl FnOnce() -> R) ->
             .name("ecc-helper".into())
             .spawn_scoped(s, run_there);
         let r = here();
-        match helper {
-            Ok(h) => {
-                if let Err(panic) = h.join() {
-                    panic::resume_unwind(panic);
-                }
+        run_there();
+        if let Ok(h) = helper {
+            if let Err(panic) = h.join() {
+                panic::resume_unwind(panic);
             }
-            Err(_) => run_there(),
         }
         r
     })

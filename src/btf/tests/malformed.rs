@@ -135,6 +135,55 @@ fn big_blobs_report_string_errors_before_type_errors() {
     assert_err(parse_err(&both), str_pos + 2, "not valid UTF-8");
 }
 
+/// Big blobs split validation over two threads (half of the records and one loop search
+/// each); problems must still come out in the order one thread would find them: records
+/// in file order, then the Strong graph, then the Naming one. Depths merge across both.
+#[test]
+fn big_blobs_report_problems_as_if_checked_in_one_pass() {
+    // 30k types, so that the parallel path runs; problems are planted at both ends.
+    let blob = |bad_low: bool, bad_high: bool, naming_loop: bool, strong_loop: bool| {
+        let mut b = Builder::new();
+        let int = b.int("int", 4, SIGNED, 0, 32);
+        let mut ids = Vec::new();
+        // ptr -> ptr -> ptr (first): a loop in the Naming graph only.
+        let p1 = b.next_id();
+        ids.push(b.ptr(if naming_loop { p1 + 1 } else { int }));
+        ids.push(b.ptr(p1));
+        let bad = |b: &mut Builder, on: bool| match on {
+            true => b.raw(1 << 30, Builder::info(k::TYPEDEF, false, 0), int, &[]),
+            false => b.typedef("t", int),
+        };
+        ids.push(bad(&mut b, bad_low));
+        while b.next_id() < 30_000 {
+            b.ptr(int);
+        }
+        // A struct containing itself: a loop in the Strong graph only.
+        let s = b.next_id();
+        let member = if strong_loop { s } else { int };
+        ids.push(b.struct_("s", 4, &[("me", member, 0)]));
+        ids.push(bad(&mut b, bad_high));
+        (b, ids)
+    };
+    let (b, ids) = blob(false, false, false, false);
+    let data = b.build();
+    let btf = Btf::parse(&data).expect("clean big blob");
+    // ptr -> ptr -> int: depth 3 in the Naming graph, 1 in the Strong one (a pointer is a
+    // leaf there); the struct is 2 deep in the Strong graph only.
+    assert_eq!(btf.nesting(ids[1]), 3);
+    assert_eq!(btf.nesting(ids[3]), 2);
+    assert_eq!(btf.size_of(ids[3]), Some(4));
+
+    let (b, ids) = blob(true, true, true, true);
+    let bad_offset = format!("bad string offset {}", 1 << 30);
+    assert_err(parse_err(&b.build()), b.rec_pos(ids[2]), &bad_offset);
+    let (b, ids) = blob(false, true, true, true);
+    assert_err(parse_err(&b.build()), b.rec_pos(ids[4]), &bad_offset);
+    let (b, ids) = blob(false, false, true, true);
+    assert_err(parse_err(&b.build()), b.rec_pos(ids[3]), "contains itself");
+    let (b, ids) = blob(false, false, true, false);
+    assert_err(parse_err(&b.build()), b.rec_pos(ids[1]), "loop of pointers");
+}
+
 #[test]
 fn a_name_inside_a_multibyte_character_is_a_bad_string_offset() {
     // With a non-ASCII section, an offset must also start a character; an ASCII section

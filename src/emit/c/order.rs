@@ -14,6 +14,10 @@ const NOT_ORDERED: u8 = 0;
 const ORDERING: u8 = 1;
 const ORDERED: u8 = 2;
 
+/// Type `.0` is part of a cycle that no forward declaration breaks; small so that the
+/// walk's results travel in registers.
+struct Cycle(u32);
+
 /// A type being ordered: its children (the types it needs) are `pending[start..]`, the next
 /// one last; `strong` gathers what the children ordered so far returned.
 #[derive(Clone, Copy)]
@@ -54,8 +58,9 @@ impl<'b, 'a> Orderer<'b, 'a> {
             if !matches!(
                 kind,
                 Some(Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag)
-            ) {
-                self.order(id)?;
+            ) && self.state.get(id as usize) != Some(&ORDERED)
+            {
+                self.order(id).map_err(|Cycle(id)| Error::Cycle(id))?;
             }
         }
         Ok(())
@@ -67,7 +72,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
     }
 
     /// Orders root `id` and everything it needs.
-    fn order(&mut self, id: u32) -> Result<(), Error> {
+    fn order(&mut self, id: u32) -> Result<(), Cycle> {
         let mut ret = self.enter(id, false)?;
         // Runs the frames until the root's finishes.
         while let Some(f) = self.frames.last_mut() {
@@ -102,7 +107,7 @@ impl<'b, 'a> Orderer<'b, 'a> {
     /// known at once, or `None` after pushing a frame for the types `id` needs first.
     /// Most references are to types already ordered: that case is the first test.
     #[inline]
-    fn enter(&mut self, id: u32, through_ptr: bool) -> Result<Option<bool>, Error> {
+    fn enter(&mut self, id: u32, through_ptr: bool) -> Result<Option<bool>, Cycle> {
         let idx = id as usize;
         let Some(&state) = self.state.get(idx) else {
             return Ok(Some(false));
@@ -121,9 +126,20 @@ impl<'b, 'a> Orderer<'b, 'a> {
             if matches!(kind, Kind::Struct | Kind::Union) && through_ptr && named() {
                 return Ok(Some(false));
             }
-            return Err(Error::Cycle(id));
+            return Err(Cycle(id));
         }
         let start = self.pending.len();
+        // Children already ordered are not pushed: their result is known (strong), a
+        // struct ignores it, and an ordered type stays ordered. Most children are such.
+        let (state, pending) = (&self.state, &mut self.pending);
+        let mut push = |child: u32| match state.get(child as usize) {
+            Some(&ORDERED) => true,
+            _ => {
+                pending.push(child);
+                false
+            }
+        };
+        let mut strong = false;
         match kind {
             Kind::Void
             | Kind::Int
@@ -147,19 +163,20 @@ impl<'b, 'a> Orderer<'b, 'a> {
                 if through_ptr && named() {
                     return Ok(Some(false));
                 }
-                self.state[idx] = ORDERING;
                 if let Some(t) = btf.ty(id) {
-                    self.pending.extend(t.member_layout().map(|m| m.type_id));
+                    for m in t.member_layout() {
+                        push(m.type_id);
+                    }
                 }
+                self.state[idx] = ORDERING;
             }
-            Kind::Array => {
-                let elem = btf.ty(id).and_then(|t| t.array()).map_or(0, |a| a.elem);
-                self.pending.push(elem);
-            }
+            Kind::Array => strong = push(btf.ty(id).and_then(|t| t.array()).map_or(0, |a| a.elem)),
             Kind::FuncProto => {
-                self.pending.push(btf.word_of(id).unwrap_or(0));
+                strong = push(btf.word_of(id).unwrap_or(0));
                 if let Some(t) = btf.ty(id) {
-                    self.pending.extend(t.param_types());
+                    for p in t.param_types() {
+                        strong |= push(p);
+                    }
                 }
             }
             Kind::Ptr
@@ -167,17 +184,22 @@ impl<'b, 'a> Orderer<'b, 'a> {
             | Kind::Volatile
             | Kind::Const
             | Kind::Restrict
-            | Kind::TypeTag => self.pending.push(btf.word_of(id).unwrap_or(0)),
+            | Kind::TypeTag => strong = push(btf.word_of(id).unwrap_or(0)),
         }
-        // Children are taken from the end: first child last.
-        self.pending[start..].reverse();
-        self.frames.push(Frame {
+        let f = Frame {
             id,
             kind,
             through_ptr,
-            strong: false,
+            strong,
             start,
-        });
+        };
+        if self.pending.len() == start {
+            // Nothing left to order first: done without a frame.
+            return Ok(Some(self.finish(f)));
+        }
+        // Children are taken from the end: first child last.
+        self.pending[start..].reverse();
+        self.frames.push(f);
         Ok(None)
     }
 
