@@ -8,7 +8,7 @@ mod support;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use support::*;
 
@@ -86,6 +86,22 @@ fn connect_times(n: usize) {
     }
 }
 
+/// Skips without BPF; else holds the lock on `lo` and gives a fresh directory.
+fn on_lo(test: &str) -> Option<(MutexGuard<'static, ()>, tempfile::TempDir)> {
+    if !kernel_or_skip(test) {
+        return None;
+    }
+    let lo = LO.lock().unwrap_or_else(|e| e.into_inner());
+    Some((lo, tempfile::tempdir().unwrap()))
+}
+
+/// `COUNTING` and one program, `head` (doc comments and `SEC(...)`), then `int sig` with
+/// body `body`, compiled with ecc as `name` into `dir`; returns the package.
+fn counting(dir: &Path, name: &str, head: &str, sig: &str, body: &str) -> PathBuf {
+    let code = format!("{COUNTING}\n{head}\nint {sig}\n{{\n\t{body}\n}}\n");
+    compile(dir, name, &code)
+}
+
 /// Runs `pkg` for 2 s while sending 20 packets; returns stdout and stderr.
 fn run_counting(pkg: &Path, extra: &[&str]) -> (String, String) {
     run_counting_with(pkg, extra, || send_packets(20))
@@ -117,15 +133,16 @@ fn check_counts(out: &str) {
 
 #[test]
 fn xdp_counts_packets_on_lo_and_detaches() {
-    if !kernel_or_skip("xdp_counts_packets_on_lo_and_detaches") {
+    let Some((_lo, dir)) = on_lo("xdp_counts_packets_on_lo_and_detaches") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let code = format!(
-        "{COUNTING}\nSEC(\"xdp\")\nint count_xdp(struct xdp_md *ctx)\n{{\n\tcount();\n\treturn XDP_PASS;\n}}\n"
+    };
+    let pkg = counting(
+        dir.path(),
+        "xdpcount",
+        "SEC(\"xdp\")",
+        "count_xdp(struct xdp_md *ctx)",
+        "count();\n\treturn XDP_PASS;",
     );
-    let pkg = compile(dir.path(), "xdpcount", &code);
     let (out, err) = run_counting(&pkg, &[]);
     assert!(err.contains("count_xdp: xdp on lo (ifindex 1)"), "{err}");
     check_counts(&out);
@@ -142,15 +159,16 @@ fn xdp_counts_packets_on_lo_and_detaches() {
 
 #[test]
 fn xdp_is_gone_after_sigkill() {
-    if !kernel_or_skip("xdp_is_gone_after_sigkill") {
+    let Some((_lo, dir)) = on_lo("xdp_is_gone_after_sigkill") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let code = format!(
-        "{COUNTING}\nSEC(\"xdp\")\nint count_xdp(struct xdp_md *ctx)\n{{\n\tcount();\n\treturn XDP_PASS;\n}}\n"
+    };
+    let pkg = counting(
+        dir.path(),
+        "xdpkill",
+        "SEC(\"xdp\")",
+        "count_xdp(struct xdp_md *ctx)",
+        "count();\n\treturn XDP_PASS;",
     );
-    let pkg = compile(dir.path(), "xdpkill", &code);
     let r = Running::start(&[pkg.to_str().unwrap()]);
     assert!(cmd_out("ip", &["link", "show", "lo"]).contains("xdp"));
     signal(r.pid(), "KILL");
@@ -165,17 +183,18 @@ fn xdp_is_gone_after_sigkill() {
 
 #[test]
 fn tc_counts_packets_and_removes_its_qdisc() {
-    if !kernel_or_skip("tc_counts_packets_and_removes_its_qdisc") {
+    let Some((_lo, dir)) = on_lo("tc_counts_packets_and_removes_its_qdisc") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
+    };
     let had_clsact = cmd_out("tc", &["qdisc", "show", "dev", "lo"]).contains("clsact");
-    let dir = tempfile::tempdir().unwrap();
     // No annotations: ingress on lo, as the runtime does it.
-    let code = format!(
-        "{COUNTING}\nSEC(\"tc\")\nint count_tc(struct __sk_buff *skb)\n{{\n\tcount();\n\treturn 0;\n}}\n"
+    let pkg = counting(
+        dir.path(),
+        "tccount",
+        "SEC(\"tc\")",
+        "count_tc(struct __sk_buff *skb)",
+        "count();\n\treturn 0;",
     );
-    let pkg = compile(dir.path(), "tccount", &code);
     let (out, err) = run_counting(&pkg, &[]);
     assert!(
         err.contains("count_tc: tc ingress on lo (ifindex 1)"),
@@ -187,10 +206,14 @@ fn tc_counts_packets_and_removes_its_qdisc() {
     assert!(!cmd_out("tc", &["filter", "show", "dev", "lo", "ingress"]).contains("count_tc"));
 
     // @tchook / @tcopts: egress, with our own handle and priority.
-    let code = format!(
-        "{COUNTING}\n/// @tchook {{\"ifindex\": 1, \"attach_point\": \"BPF_TC_EGRESS\"}}\n/// @tcopts {{\"handle\": 7, \"priority\": 3}}\nSEC(\"tc\")\nint count_egress(struct __sk_buff *skb)\n{{\n\tcount();\n\treturn 0;\n}}\n"
+    let pkg = counting(
+        dir.path(),
+        "tcegress",
+        "/// @tchook {\"ifindex\": 1, \"attach_point\": \"BPF_TC_EGRESS\"}\n\
+         /// @tcopts {\"handle\": 7, \"priority\": 3}\nSEC(\"tc\")",
+        "count_egress(struct __sk_buff *skb)",
+        "count();\n\treturn 0;",
     );
-    let pkg = compile(dir.path(), "tcegress", &code);
     let (out, err) = run_counting(&pkg, &[]);
     assert!(err.contains("count_egress: tc egress on lo"), "{err}");
     check_counts(&out);
@@ -202,15 +225,16 @@ fn tc_counts_packets_and_removes_its_qdisc() {
 
 #[test]
 fn socket_filter_sees_lo_packets() {
-    if !kernel_or_skip("socket_filter_sees_lo_packets") {
+    let Some((_lo, dir)) = on_lo("socket_filter_sees_lo_packets") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let code = format!(
-        "{COUNTING}\nSEC(\"socket\")\nint count_sock(struct __sk_buff *skb)\n{{\n\tcount();\n\treturn 0;\n}}\n"
+    };
+    let pkg = counting(
+        dir.path(),
+        "sockcount",
+        "SEC(\"socket\")",
+        "count_sock(struct __sk_buff *skb)",
+        "count();\n\treturn 0;",
     );
-    let pkg = compile(dir.path(), "sockcount", &code);
     let (out, err) = run_counting(&pkg, &[]);
     assert!(err.contains("count_sock: socket on lo"), "{err}");
     check_counts(&out);
@@ -218,15 +242,16 @@ fn socket_filter_sees_lo_packets() {
 
 #[test]
 fn cgroup_skb_counts_egress_of_this_cgroup() {
-    if !kernel_or_skip("cgroup_skb_counts_egress_of_this_cgroup") {
+    let Some((_lo, dir)) = on_lo("cgroup_skb_counts_egress_of_this_cgroup") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let code = format!(
-        "{COUNTING}\nSEC(\"cgroup_skb/egress\")\nint count_cg(struct __sk_buff *skb)\n{{\n\tcount();\n\treturn 1;\n}}\n"
+    };
+    let pkg = counting(
+        dir.path(),
+        "cgcount",
+        "SEC(\"cgroup_skb/egress\")",
+        "count_cg(struct __sk_buff *skb)",
+        "count();\n\treturn 1;",
     );
-    let pkg = compile(dir.path(), "cgcount", &code);
     let (out, err) = run_counting(&pkg, &[]);
     assert!(err.contains("count_cg: cgroup /sys/fs/cgroup"), "{err}");
     check_counts(&out);
@@ -234,15 +259,16 @@ fn cgroup_skb_counts_egress_of_this_cgroup() {
 
 #[test]
 fn sockops_counts_tcp_connects_in_this_cgroup() {
-    if !kernel_or_skip("sockops_counts_tcp_connects_in_this_cgroup") {
+    let Some((_lo, dir)) = on_lo("sockops_counts_tcp_connects_in_this_cgroup") else {
         return;
-    }
-    let _lo = LO.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let code = format!(
-        "{COUNTING}\nSEC(\"sockops\")\nint count_ops(struct bpf_sock_ops *ops)\n{{\n\tif (ops->op == BPF_SOCK_OPS_TCP_CONNECT_CB)\n\t\tcount();\n\treturn 1;\n}}\n"
+    };
+    let pkg = counting(
+        dir.path(),
+        "opscount",
+        "SEC(\"sockops\")",
+        "count_ops(struct bpf_sock_ops *ops)",
+        "if (ops->op == BPF_SOCK_OPS_TCP_CONNECT_CB)\n\t\tcount();\n\treturn 1;",
     );
-    let pkg = compile(dir.path(), "opscount", &code);
     // The cgroup v2 root the runner picks (hybrid machines mount it at .../unified).
     let root = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
         .into_iter()
