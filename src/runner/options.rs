@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, Command};
 
 use super::input::{Meta, VarMeta};
 use crate::btf::{Btf, Kind};
-use crate::elf::object::{DataKind, Object};
+use crate::elf::object::{DataKind, DataSection, Object, Variable};
 
 /// One generated option and the variable it sets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub struct OptSpec {
     pub long: String,
     pub short: Option<char>,
     pub default: Option<String>,
+    /// The variable's value in the object (zero in `.bss`), shown in the help when there is
+    /// no `default`.
+    pub initial: Option<String>,
     pub help: String,
     pub is_flag: bool,
     /// C type text for the help's value name.
@@ -82,6 +85,7 @@ pub fn specs(model: &Object<'_>, meta: Option<&Meta>) -> Result<Vec<OptSpec>, St
                         long: v.name.clone(),
                         short: None,
                         default: None,
+                        initial: initial_text(model, sec, v),
                         help: format!("set {} {}", type_text, v.name),
                         is_flag,
                         type_text,
@@ -98,11 +102,11 @@ pub fn specs(model: &Object<'_>, meta: Option<&Meta>) -> Result<Vec<OptSpec>, St
 }
 
 fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<OptSpec>, String> {
-    let var = model
+    let (sec, var) = model
         .datasecs
         .iter()
         .find(|s| s.name == section)
-        .and_then(|s| s.vars.iter().find(|x| x.name == v.name))
+        .and_then(|s| Some((s, s.vars.iter().find(|x| x.name == v.name)?)))
         .ok_or_else(|| {
             format!(
                 "variable '{}' of {section} is not in the object's {section}",
@@ -156,6 +160,7 @@ fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<Op
             .unwrap_or_else(|| v.name.clone()),
         short,
         default,
+        initial: initial_text(model, sec, var),
         help,
         is_flag,
         type_text,
@@ -169,6 +174,26 @@ fn from_meta(model: &Object<'_>, section: &str, v: &VarMeta) -> Result<Option<Op
             .map_err(|e| format!("variable '{}': default '{d}': {e}", v.name))?;
     }
     Ok(Some(spec))
+}
+
+/// The variable's value as the object holds it, as a table cell prints it; `None` when it
+/// cannot be read or is too big to be worth showing.
+fn initial_text(model: &Object<'_>, sec: &DataSection, var: &Variable) -> Option<String> {
+    const MAX_SHOWN: usize = 256;
+    let size = usize::try_from(var.size).ok().filter(|&n| n <= MAX_SHOWN)?;
+    let bytes = match (sec.kind, sec.file_offset) {
+        (DataKind::Bss, _) => vec![0; size],
+        (_, Some(base)) => {
+            let start = usize::try_from(base)
+                .ok()?
+                .checked_add(usize::try_from(var.offset).ok()?)?;
+            model.data.get(start..start.checked_add(size)?)?.to_vec()
+        }
+        (_, None) => return None,
+    };
+    super::decode::decode(&model.btf, var.type_id, &bytes)
+        .ok()
+        .map(|v| v.to_text())
 }
 
 fn json_text(v: &serde_json::Value) -> Result<String, String> {
@@ -263,7 +288,7 @@ pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[Op
                 .value_name("BOOL")
                 .default_missing_value("true")
                 .value_parser(clap::builder::BoolishValueParser::new());
-            if let Some(d) = &s.default {
+            if let Some(d) = s.default.as_ref().or(s.initial.as_ref()) {
                 a = a.help(format!("{} [default: {d}]", s.help));
             }
             // The runtime's forms for bools: --enable-X and --disable-X (also --no-X); the
@@ -291,8 +316,11 @@ pub fn command(program: &str, usage_name: &str, about: Option<&str>, specs: &[Op
                 .action(ArgAction::Set)
                 .value_name(s.type_text.clone())
                 .allow_hyphen_values(true);
-            if let Some(d) = &s.default {
-                a = a.default_value(d.clone());
+            match (&s.default, &s.initial) {
+                (Some(d), _) => a = a.default_value(d.clone()),
+                // Only shown: left unset, the variable keeps the object's value.
+                (None, Some(i)) => a = a.help(format!("{} [default: {i}]", s.help)),
+                (None, None) => {}
             }
         }
         cmd = cmd.arg(a);

@@ -163,6 +163,20 @@ fn help_lists_generated_options() {
             assert!(help.contains("only trace this process id"), "{help}");
             assert!(help.contains("-x, --failed"), "{help}");
             assert!(help.contains("[default: 1]"), "{help}");
+            // Without a package default, the object's own value: .rodata, .data, .bss.
+            assert!(
+                help.contains("only trace this command name [default: bash]"),
+                "{help}"
+            );
+            assert!(
+                help.contains("trace failed calls only [default: false]"),
+                "{help}"
+            );
+            assert!(
+                help.contains("set int data_counter [default: 42]"),
+                "{help}"
+            );
+            assert!(help.contains("events_total [default: 0]"), "{help}");
         }
         other => panic!("{other:?}"),
     }
