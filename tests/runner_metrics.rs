@@ -28,14 +28,6 @@ fn get(addr: &str, path: &str) -> (String, String) {
     )
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The address `ecc run` printed in `serving metrics on http://ADDR/metrics`.
 fn served_addr(r: &Running) -> String {
     let err = r.stderr_now();

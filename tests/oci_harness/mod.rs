@@ -17,14 +17,6 @@ use base64::Engine as _;
 pub const USER: &str = "ecc-user";
 pub const PASSWORD: &str = "s3cret-Pa55word";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -59,7 +51,7 @@ pub struct Registry {
 impl Registry {
     pub fn start(security: Security) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = crate::support::free_port();
         let d = dir.path();
         let mut auth = String::new();
         let mut tls = String::new();
@@ -238,70 +230,51 @@ pub struct TokenServer {
     pub port: u16,
     pub requests: Arc<AtomicUsize>,
     pub refused: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    _server: Server,
 }
 
 impl TokenServer {
     fn start(d: &Path) -> TokenServer {
         let jwt = make_token(d);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
         let refused = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (rq, rf, st) = (requests.clone(), refused.clone(), stop.clone());
+        let (rq, rf) = (requests.clone(), refused.clone());
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
         );
-        std::thread::spawn(move || {
-            while !st.load(Ordering::Relaxed) {
-                let Ok((mut s, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                };
-                let _ = s.set_nonblocking(false);
-                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                let head = read_head(&mut s);
-                rq.fetch_add(1, Ordering::Relaxed);
-                let authorized = head.lines().any(|l| {
-                    l.split_once(':').is_some_and(|(name, value)| {
-                        name.eq_ignore_ascii_case("authorization") && value.trim() == expected
-                    })
-                });
-                let (status, body) = if head.starts_with("GET /token") && authorized {
-                    (
-                        "200 OK",
-                        format!(r#"{{"token":"{jwt}","expires_in":3600}}"#),
-                    )
-                } else {
-                    rf.fetch_add(1, Ordering::Relaxed);
-                    (
-                        "401 Unauthorized",
-                        r#"{"details":"bad credentials"}"#.to_string(),
-                    )
-                };
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-                     Connection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
+        let server = Server::start(move |s, _, head| {
+            rq.fetch_add(1, Ordering::Relaxed);
+            let authorized = head.lines().any(|l| {
+                l.split_once(':').is_some_and(|(name, value)| {
+                    name.eq_ignore_ascii_case("authorization") && value.trim() == expected
+                })
+            });
+            let (status, body) = if head.starts_with("GET /token") && authorized {
+                (
+                    "200 OK",
+                    format!(r#"{{"token":"{jwt}","expires_in":3600}}"#),
+                )
+            } else {
+                rf.fetch_add(1, Ordering::Relaxed);
+                (
+                    "401 Unauthorized",
+                    r#"{"details":"bad credentials"}"#.to_string(),
+                )
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
         });
         TokenServer {
-            port,
+            port: server.port,
             requests,
             refused,
-            stop,
+            _server: server,
         }
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -363,15 +336,15 @@ fn make_token(d: &Path) -> String {
 }
 
 /// A loopback HTTP server for the tests' hostile or redirecting fronts: each connection's
-/// request head is read, then `answer` gets the stream and the request path. Stops when
-/// dropped.
+/// request head is read, then `answer` gets the stream, the request path and the whole
+/// head. Stops when dropped.
 pub struct Server {
     pub port: u16,
     stop: Arc<AtomicBool>,
 }
 
 impl Server {
-    pub fn start(answer: impl Fn(&mut TcpStream, &str) + Send + 'static) -> Server {
+    pub fn start(answer: impl Fn(&mut TcpStream, &str, &str) + Send + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -388,7 +361,7 @@ impl Server {
                 let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
                 let head = read_head(&mut s);
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                answer(&mut s, &path);
+                answer(&mut s, &path, &head);
             }
         });
         Server { port, stop }
@@ -413,7 +386,7 @@ impl Redirector {
     pub fn start(target_port: u16) -> Redirector {
         let redirected = Arc::new(AtomicUsize::new(0));
         let n = redirected.clone();
-        let server = Server::start(move |s, path| {
+        let server = Server::start(move |s, path, _| {
             n.fetch_add(1, Ordering::Relaxed);
             let _ = write!(
                 s,
@@ -443,7 +416,7 @@ impl HugeManifest {
     pub fn start(declare_length: bool) -> HugeManifest {
         let sent = Arc::new(AtomicUsize::new(0));
         let n = sent.clone();
-        let server = Server::start(move |s, path| {
+        let server = Server::start(move |s, path, _| {
             if !path.contains("/manifests/") {
                 let _ = write!(
                     s,
