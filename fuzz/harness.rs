@@ -136,7 +136,8 @@ pub fn strip(data: &[u8]) {
     let _ = ecc::elf::strip::strip_debug(&out);
 }
 
-/// The `package` target: the bytes as a package.json, its object inflated and modelled.
+/// The `package` target: the bytes as a package.json, its object inflated and modelled,
+/// and its program options.
 pub fn package(data: &[u8]) {
     let Ok(pkg) = serde_json::from_slice::<ecc::runner::input::Package>(data) else {
         return;
@@ -144,6 +145,18 @@ pub fn package(data: &[u8]) {
     if let Ok(elf) = ecc::runner::input::unpack_object(&pkg) {
         if let Ok(obj) = Object::parse(&elf) {
             object_model(&obj, &elf);
+            program_options(&obj, Some(&pkg.meta));
+        }
+    }
+}
+
+/// `ecc run`'s program options from the package's variables and the object's data (their
+/// initial values included), and the help they make.
+fn program_options(obj: &Object<'_>, meta: Option<&ecc::runner::input::Meta>) {
+    use ecc::runner::options::{command, specs};
+    for meta in [meta, None] {
+        if let Ok(s) = specs(obj, meta) {
+            let _ = command("p", "ecc run p.json", None, &s).render_help();
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Any bytes as a package.json: the object inflated and modelled.
+//! Any bytes as a package.json: the object inflated and modelled, and its program options.
 #![no_main]
 
 #[path = "../harness.rs"]
