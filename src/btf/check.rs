@@ -3,14 +3,11 @@
 //!
 //! The checks read the records directly (one linear walk, and two depth-first searches over
 //! the raw bytes): on vmlinux they cover ~127k types and ~500k references, so going through
-//! `Btf::ty` for each would dominate parsing. On big blobs they run on two threads: the
-//! walk and one search on this one, the other search on the helper.
+//! `Btf::ty` for each would dominate parsing. On big blobs the two halves below run on two
+//! threads (see `Btf::parse`).
 
 use super::wire::{u32_at, Kind, TYPE_HEADER_LEN};
 use super::{to_u32, Btf, Error, MAX_NESTING};
-
-/// Below this many types, a second thread costs more than it saves.
-const PARALLEL_MIN_TYPES: usize = 20_000;
 
 /// What validation learns about every local type, kept by `Btf` for later stages.
 pub(super) struct Facts {
@@ -22,26 +19,46 @@ pub(super) struct Facts {
     pub nesting: Vec<u16>,
 }
 
-/// Validates `btf`: records, reference loops, sizes and nesting depth.
+// Validation comes in two halves that share nothing (the searches cope with out-of-range
+// ids), so big blobs run them on two threads. On vmlinux the Strong search (which also
+// resolves sizes) takes a little longer than the Naming one, and the record walk about as
+// long as either: each half is one search and half of the records. Problems are reported as
+// if everything had run one after the other: records in file order, then the Strong graph,
+// then the Naming one.
+
+/// The first half of the validation: the first half of the records and the Naming search.
+pub(super) struct First(Result<Vec<u64>, Error>, Result<Found, Problem>);
+
+/// The second half: the Strong search and the other records.
+pub(super) struct Second(Result<Found, Problem>, Result<Vec<u64>, Error>);
+
+pub(super) fn first_half(btf: &Btf<'_>, types_pos: usize) -> First {
+    let half = btf.offsets.len() / 2;
+    First(check_records(btf, types_pos, 0..half), search::<false>(btf))
+}
+
+pub(super) fn second_half(btf: &Btf<'_>, types_pos: usize) -> Second {
+    let (half, n) = (btf.offsets.len() / 2, btf.offsets.len());
+    Second(search::<true>(btf), check_records(btf, types_pos, half..n))
+}
+
+/// Validates `btf` on this thread: records, reference loops, sizes and nesting depth.
 pub(super) fn validate(btf: &Btf<'_>, types_pos: usize) -> Result<Facts, Error> {
-    // The searches cope with out-of-range ids and share nothing, so all of it can run at
-    // once. On vmlinux the Strong search (which also resolves sizes) takes a little longer
-    // than the Naming one, and the record walk about as long as either: each thread takes
-    // one search and half of the records. Problems are reported as if everything had run
-    // one after the other: records in file order, then the Strong graph, then the Naming one.
-    let n = btf.offsets.len();
-    let half = n / 2;
-    let ((low, naming), (strong, high)) = if n >= PARALLEL_MIN_TYPES {
-        crate::util::par::join(
-            || (check_records(btf, types_pos, 0..half), search::<false>(btf)),
-            || (search::<true>(btf), check_records(btf, types_pos, half..n)),
-        )
-    } else {
-        (
-            (check_records(btf, types_pos, 0..n), search::<false>(btf)),
-            (search::<true>(btf), Ok(Vec::new())),
-        )
-    };
+    merge(
+        btf,
+        types_pos,
+        first_half(btf, types_pos),
+        second_half(btf, types_pos),
+    )
+}
+
+/// The verdict of both halves, and what they learnt.
+pub(super) fn merge(
+    btf: &Btf<'_>,
+    types_pos: usize,
+    First(low, naming): First,
+    Second(strong, high): Second,
+) -> Result<Facts, Error> {
     let mut referenced = low?;
     for (r, h) in referenced.iter_mut().zip(high?) {
         *r |= h;

@@ -70,6 +70,27 @@ pub struct Btf<'a> {
     nesting: Vec<u16>,
 }
 
+/// Publishes a parsed blob to the helper thread, or that there is none when dropped unset.
+struct Publish<'c, 'a>(&'c OnceLock<Option<Btf<'a>>>);
+
+impl<'c, 'a> Publish<'c, 'a> {
+    /// The blob as published (`None` only if the cell was, wrongly, set before).
+    fn set(&self, btf: Btf<'a>) -> Option<&'c Btf<'a>> {
+        self.0.get_or_init(|| Some(btf)).as_ref()
+    }
+}
+
+impl Drop for Publish<'_, '_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
+}
+
+/// The error for a blob that was parsed but not handed over (a bug, never input's fault).
+fn unpublished(types_pos: usize) -> Error {
+    Error::at(types_pos, "internal error: parsed BTF was not published")
+}
+
 impl<'a> Btf<'a> {
     /// Parses a standalone BTF blob (raw `/sys/kernel/btf/vmlinux` or an ELF `.BTF` section).
     pub fn parse(data: &'a [u8]) -> Result<Btf<'a>, Error> {
@@ -79,6 +100,12 @@ impl<'a> Btf<'a> {
     /// Parses split BTF (e.g. a module's) whose ids and strings continue those of `base`.
     pub fn parse_split(data: &'a [u8], base: &'a Btf<'a>) -> Result<Btf<'a>, Error> {
         Self::parse_inner(data, Some(base))
+    }
+
+    fn set_facts(&mut self, facts: check::Facts) {
+        self.referenced = facts.referenced;
+        self.sizes = facts.sizes;
+        self.nesting = facts.nesting;
     }
 
     // Header::parse checked that both sections lie within `data`.
@@ -122,22 +149,7 @@ impl<'a> Btf<'a> {
         };
         let types_pos = body + header.type_off;
         let mut index = index::Index::with_room(types.len());
-        let (text, indexed) = if types.len() >= index::PARALLEL_MIN_BYTES {
-            // A second thread checks the strings meanwhile.
-            let mut checked = None;
-            let indexed = crate::util::par::split(
-                || checked = Some(text()),
-                || index.build(types, types_pos, first_id),
-            );
-            // `split` ran both closures, so `checked` is set; checking again is the fallback.
-            (checked.unwrap_or_else(text), indexed)
-        } else {
-            (text(), index.build(types, types_pos, first_id))
-        };
-        // String errors come first, as if the strings were checked before the types.
-        let (strings, ascii) = text?;
-        indexed?;
-        let mut btf = Btf {
+        let assemble = |index: index::Index, (strings, ascii): (&'a str, bool)| Btf {
             header,
             types,
             strings,
@@ -153,10 +165,55 @@ impl<'a> Btf<'a> {
             sizes: Vec::new(),
             nesting: Vec::new(),
         };
-        let facts = check::validate(&btf, types_pos)?;
-        btf.referenced = facts.referenced;
-        btf.sizes = facts.sizes;
-        btf.nesting = facts.nesting;
+        if types.len() < index::PARALLEL_MIN_BYTES {
+            let text = text();
+            let indexed = index.build(types, types_pos, first_id);
+            // String errors come first, as if the strings were checked before the types.
+            let text = text?;
+            indexed?;
+            let mut btf = assemble(index, text);
+            let facts = check::validate(&btf, types_pos)?;
+            btf.set_facts(facts);
+            return Ok(btf);
+        }
+        // Big blobs: a helper checks the strings while this thread indexes the records, then
+        // both validate, a half each (see `check`). Each piece is claimed by the first thread
+        // to reach it, so a helper that starts late costs little; results are the same
+        // whichever thread ran what.
+        let checked = OnceLock::new();
+        let ready = OnceLock::new();
+        let second = OnceLock::new();
+        let first = crate::util::par::split(
+            || {
+                checked.get_or_init(text);
+                if let Some(btf) = crate::util::par::wait_for(&ready) {
+                    second.get_or_init(|| check::second_half(btf, types_pos));
+                }
+            },
+            || {
+                // Set on every way out (a panic too), so that the helper stops waiting.
+                let ready = Publish(&ready);
+                let indexed = index.build(types, types_pos, first_id);
+                // String errors come first, as if the strings were checked before the types.
+                let text = checked.get_or_init(text).clone()?;
+                indexed?;
+                let Some(btf) = ready.set(assemble(index, text)) else {
+                    return Err(unpublished(types_pos));
+                };
+                let first = check::first_half(btf, types_pos);
+                second.get_or_init(|| check::second_half(btf, types_pos));
+                Ok(first)
+            },
+        )?;
+        let Some(Some(mut btf)) = ready.into_inner() else {
+            // Not reached: `first` is only made once the blob was published.
+            return Err(unpublished(types_pos));
+        };
+        let second = second
+            .into_inner()
+            .unwrap_or_else(|| check::second_half(&btf, types_pos));
+        let facts = check::merge(&btf, types_pos, first, second)?;
+        btf.set_facts(facts);
         Ok(btf)
     }
 

@@ -12,16 +12,8 @@
 
 use std::collections::VecDeque;
 use std::panic;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-
-fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
-    slot.into_inner().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn put<T>(slot: &Mutex<Option<T>>, value: T) {
-    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
-}
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Runs `there` on a scoped thread while `here` runs on this thread; returns `here`'s result
 /// when both are done, re-raising a panic from either. `there` is claimed, not assigned:
@@ -90,24 +82,20 @@ fn keep_to(cpus: &libc::cpu_set_t) {
     }
 }
 
-/// Runs `work` here and on a second thread (if one can be made) until it returns.
-fn with_helper(work: impl Fn() + Sync) {
-    split(&work, &work);
-}
+/// How long a thread that waits for the other spins before it sleeps: a sleeping thread
+/// took up to milliseconds to wake on a virtual machine (its idle CPU has to be woken too),
+/// longer than the waits here usually are.
+const SPIN: Duration = Duration::from_millis(2);
 
-/// `(a(), b())`, the two possibly run at the same time.
-pub(crate) fn join<A: Send, B: Send>(a: impl Fn() -> A + Sync, b: impl Fn() -> B + Sync) -> (A, B) {
-    let next = AtomicUsize::new(0);
-    let (ra, rb) = (Mutex::new(None), Mutex::new(None));
-    with_helper(|| loop {
-        match next.fetch_add(1, Ordering::Relaxed) {
-            0 => put(&ra, a()),
-            1 => put(&rb, b()),
-            _ => break,
+/// `cell`'s value, once another thread has set it.
+pub(crate) fn wait_for<T>(cell: &OnceLock<T>) -> &T {
+    let start = Instant::now();
+    while cell.get().is_none() && start.elapsed() < SPIN {
+        for _ in 0..64 {
+            std::hint::spin_loop();
         }
-    });
-    // Every task ran unless a thread panicked (and then the scope re-raised the panic).
-    (take(ra).unwrap_or_else(&a), take(rb).unwrap_or_else(&b))
+    }
+    cell.wait()
 }
 
 /// Work handed out by a producer and the results, by the order it was handed out.
@@ -222,11 +210,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn join_returns_both_results_in_place() {
-        assert_eq!(join(|| 1 + 1, || "b"), (2, "b"));
-    }
-
-    #[test]
     fn pipeline_delivers_results_in_the_order_work_was_sent() {
         let mut out = Vec::new();
         pipeline(
@@ -242,48 +225,92 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_on_either_thread_reaches_the_caller_and_the_helper_survives() {
-        for panicking in 0..2 {
-            // Either task may run on the helper; both ways must re-raise here.
-            let r = panic::catch_unwind(|| {
-                join(
-                    || assert!(panicking != 0, "task a"),
-                    || assert!(panicking != 1, "task b"),
-                )
-            });
-            assert!(r.is_err(), "task {panicking}'s panic was lost");
-        }
-        // Work borrowed from this stack frame is still done by both threads afterwards.
+    fn a_panic_on_either_thread_reaches_the_caller() {
+        let r = panic::catch_unwind(|| split(|| panic!("there"), || 1));
+        assert!(r.is_err(), "the helper's panic was lost");
+        let r = panic::catch_unwind(|| split(|| {}, || panic!("here")));
+        assert!(r.is_err(), "this thread's panic was lost");
+        // Work borrowed from this stack frame is still done afterwards.
         let data: Vec<u64> = (1..=1000).collect();
         let sum = |half: &[u64]| half.iter().sum::<u64>();
-        assert_eq!(
-            join(|| sum(&data[..500]), || sum(&data[500..])),
-            (125_250, 375_250)
-        );
-    }
-
-    #[test]
-    fn work_split_again_on_the_helper_does_not_wait_for_itself() {
-        let inner = || join(|| join(|| 1, || 2), || join(|| 3, || 4));
-        assert_eq!(join(inner, inner), (((1, 2), (3, 4)), ((1, 2), (3, 4))));
+        let mut low = 0;
+        let high = split(|| low = sum(&data[..500]), || sum(&data[500..]));
+        assert_eq!((low, high), (125_250, 375_250));
     }
 
     #[test]
     fn the_helper_does_work_while_this_thread_waits() {
-        // `a` cannot finish until `b` has started, so the two must run on different threads.
+        // Neither side can finish until the other has started, so they run on two threads.
         let started = std::sync::Barrier::new(2);
         let here = std::thread::current().id();
-        let (a, b) = join(
+        let mut there = None;
+        let ran_here = split(
             || {
                 started.wait();
-                std::thread::current().id()
+                there = Some(std::thread::current().id());
             },
             || {
                 started.wait();
                 std::thread::current().id()
             },
         );
-        assert_ne!(a, b);
-        assert!(a == here || b == here);
+        assert_eq!(ran_here, here);
+        assert!(there.is_some_and(|t| t != here));
+    }
+
+    fn my_cpus() -> libc::cpu_set_t {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set that the call fills in.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+            set
+        }
+    }
+
+    #[test]
+    fn the_helper_keeps_off_one_cpu_and_this_threads_cpus_stay() {
+        let before = my_cpus();
+        let here = std::thread::current().id();
+        let mut helpers = None;
+        split(
+            || helpers = Some((my_cpus(), std::thread::current().id() != here)),
+            || {},
+        );
+        // SAFETY: full cpu_set_t values, indexes below CPU_SETSIZE.
+        unsafe {
+            assert!(libc::CPU_EQUAL(&before, &my_cpus()));
+            let (helpers, on_helper) = helpers.expect("the helper's work ran");
+            let mut all = helpers;
+            let count = libc::CPU_COUNT(&before);
+            // The helper may use all of this thread's CPUs but the one it ran on, if any.
+            for cpu in 0..libc::CPU_SETSIZE as usize {
+                if libc::CPU_ISSET(cpu, &before) {
+                    libc::CPU_SET(cpu, &mut all);
+                }
+            }
+            assert!(
+                libc::CPU_EQUAL(&all, &before),
+                "the helper left this thread's CPUs"
+            );
+            // (Work the helper had not started by then ran here, on this thread's CPUs.)
+            let expected = if count >= 2 && on_helper {
+                count - 1
+            } else {
+                count
+            };
+            assert_eq!(libc::CPU_COUNT(&helpers), expected);
+        }
+    }
+
+    #[test]
+    fn waiting_sees_a_value_set_after_the_spin() {
+        let cell = OnceLock::new();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(SPIN * 3);
+                let _ = cell.set(7);
+            });
+            assert_eq!(*wait_for(&cell), 7);
+        });
     }
 }

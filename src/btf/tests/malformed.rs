@@ -115,6 +115,7 @@ fn big_blobs_report_string_errors_before_type_errors() {
         b.ptr(int);
     }
     let last = b.ptr(int);
+    assert!(b.types_len() >= crate::btf::index::PARALLEL_MIN_BYTES);
     let good = b.build();
     assert!(Btf::parse(&good).is_ok());
     let str_pos = HDR_LEN + b.types_len();
@@ -140,7 +141,8 @@ fn big_blobs_report_string_errors_before_type_errors() {
 /// in file order, then the Strong graph, then the Naming one. Depths merge across both.
 #[test]
 fn big_blobs_report_problems_as_if_checked_in_one_pass() {
-    // 30k types, so that the parallel path runs; problems are planted at both ends.
+    // Over 512 KiB of records, so that the parallel path runs; problems are planted at both
+    // ends.
     let blob = |bad_low: bool, bad_high: bool, naming_loop: bool, strong_loop: bool| {
         let mut b = Builder::new();
         let int = b.int("int", 4, SIGNED, 0, 32);
@@ -154,7 +156,7 @@ fn big_blobs_report_problems_as_if_checked_in_one_pass() {
             false => b.typedef("t", int),
         };
         ids.push(bad(&mut b, bad_low));
-        while b.next_id() < 30_000 {
+        while b.types_len() < 600 << 10 {
             b.ptr(int);
         }
         // A struct containing itself: a loop in the Strong graph only.
@@ -165,6 +167,7 @@ fn big_blobs_report_problems_as_if_checked_in_one_pass() {
         (b, ids)
     };
     let (b, ids) = blob(false, false, false, false);
+    assert!(b.types_len() >= crate::btf::index::PARALLEL_MIN_BYTES);
     let data = b.build();
     let btf = Btf::parse(&data).expect("clean big blob");
     // ptr -> ptr -> int: depth 3 in the Naming graph, 1 in the Strong one (a pointer is a
