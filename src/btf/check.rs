@@ -32,13 +32,20 @@ pub(super) struct First(Result<Vec<u64>, Error>, Result<Found, Problem>);
 /// The second half: the Strong search and the other records.
 pub(super) struct Second(Result<Found, Problem>, Result<Vec<u64>, Error>);
 
+/// Where the halves split the records: at the middle byte, as walking a record costs about
+/// its length (vmlinux's first half by count holds more of the long ones).
+fn middle(btf: &Btf<'_>) -> usize {
+    let at = btf.types.len() / 2;
+    btf.offsets.partition_point(|&o| usize::try_from(o).is_ok_and(|o| o < at))
+}
+
 pub(super) fn first_half(btf: &Btf<'_>, types_pos: usize) -> First {
-    let half = btf.offsets.len() / 2;
+    let half = middle(btf);
     First(check_records(btf, types_pos, 0..half), search::<false>(btf))
 }
 
 pub(super) fn second_half(btf: &Btf<'_>, types_pos: usize) -> Second {
-    let (half, n) = (btf.offsets.len() / 2, btf.offsets.len());
+    let (half, n) = (middle(btf), btf.offsets.len());
     Second(search::<true>(btf), check_records(btf, types_pos, half..n))
 }
 
