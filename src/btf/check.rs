@@ -36,7 +36,8 @@ pub(super) struct Second(Result<Found, Problem>, Result<Vec<u64>, Error>);
 /// its length (vmlinux's first half by count holds more of the long ones).
 fn middle(btf: &Btf<'_>) -> usize {
     let at = btf.types.len() / 2;
-    btf.offsets.partition_point(|&o| usize::try_from(o).is_ok_and(|o| o < at))
+    btf.offsets
+        .partition_point(|&o| usize::try_from(o).is_ok_and(|o| o < at))
 }
 
 pub(super) fn first_half(btf: &Btf<'_>, types_pos: usize) -> First {
