@@ -6,9 +6,9 @@
 //!
 //! The helper is our own thread and lives only for one call. Its first act is to move off
 //! the caller's CPU onto any other one the caller may use: Linux tends to queue a new thread
-//! on its creator's CPU, where the two take turns (for milliseconds on a 2-CPU VM, measured
-//! with `perf sched timehist`) while another CPU idles. The caller's own affinity is never
-//! changed, so the library may run on a caller's worker thread.
+//! on its creator's CPU, where the two take turns (for milliseconds, as `perf sched
+//! timehist` shows) while another CPU idles. The caller's own affinity is never changed, so
+//! the library may run on a caller's worker thread.
 
 use std::collections::VecDeque;
 use std::panic;
@@ -82,9 +82,9 @@ fn keep_to(cpus: &libc::cpu_set_t) {
     }
 }
 
-/// How long a thread that waits for the other spins before it sleeps: a sleeping thread
-/// took up to milliseconds to wake on a virtual machine (its idle CPU has to be woken too),
-/// longer than the waits here usually are.
+/// How long a thread that waits for the other spins before it sleeps: waking a thread whose
+/// CPU went idle can take milliseconds (a virtual CPU must be scheduled again), longer than
+/// the waits here usually are.
 const SPIN: Duration = Duration::from_millis(2);
 
 /// `cell`'s value, once another thread has set it.
