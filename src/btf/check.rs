@@ -14,7 +14,7 @@ pub(super) struct Facts {
     /// A bit per type id: whether some record refers to it (see `Btf::is_referenced`).
     pub referenced: Vec<u64>,
     /// Each local type's resolved byte size (`None` for sizeless kinds), at most `u32::MAX`.
-    pub sizes: Vec<Option<u32>>,
+    pub sizes: Sizes,
     /// Each local type's nesting depth (see `Btf::nesting`), at most `MAX_NESTING`.
     pub nesting: Vec<u16>,
 }
@@ -295,6 +295,49 @@ fn own_size(kind: Kind, word: u32) -> Option<u32> {
     }
 }
 
+/// Each local type's byte size, if it has one: a `u32` and a bit, half the memory of an
+/// `Option<u32>` (on vmlinux, ~125 fewer pages to fault in during validation).
+#[derive(Default)]
+pub(super) struct Sizes {
+    size: Vec<u32>,
+    known: Vec<u64>,
+}
+
+impl Sizes {
+    /// The sizes of the kinds whose record gives them; the others are unknown for now.
+    fn of(btf: &Btf<'_>) -> Sizes {
+        let size = (btf.kinds.iter().zip(&btf.words))
+            .map(|(&k, &w)| own_size(k, w).unwrap_or(0))
+            .collect();
+        let known = btf
+            .kinds
+            .chunks(64)
+            .map(|kinds| {
+                (kinds.iter().enumerate())
+                    .filter(|(_, &k)| own_size(k, 0).is_some())
+                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
+        Sizes { size, known }
+    }
+
+    /// The size of local type `i`; `None` for sizeless kinds and indexes out of range.
+    pub(super) fn get(&self, i: usize) -> Option<u32> {
+        let known = self
+            .known
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1);
+        self.size.get(i).copied().filter(|_| known)
+    }
+
+    fn set(&mut self, i: usize, size: Option<u32>) {
+        if let (Some(s), Some(w)) = (self.size.get_mut(i), self.known.get_mut(i / 64)) {
+            *s = size.unwrap_or(0);
+            *w = (*w & !(1 << (i % 64))) | (u64::from(size.is_some()) << (i % 64));
+        }
+    }
+}
+
 /// A type's mark in a search: not reached yet, on the current path, or done with depth
 /// `mark - 1` (at least 1). One array for both, so that each edge costs one read.
 const UNVISITED: u16 = 0;
@@ -310,7 +353,7 @@ struct Found {
     /// The type's depth in the graph: 1 for a leaf, else one more than its deepest child.
     depth: Vec<u16>,
     /// Resolved sizes (Strong graph only; empty for the Naming one).
-    sizes: Vec<Option<u32>>,
+    sizes: Sizes,
 }
 
 /// Rejects cycles in one graph (`STRONG`, or the Naming one) with an iterative DFS (no
@@ -323,10 +366,8 @@ struct Found {
 fn search<const STRONG: bool>(btf: &Btf<'_>) -> Result<Found, Problem> {
     let n = btf.kinds.len();
     let sizes = match STRONG {
-        true => (btf.kinds.iter().zip(&btf.words))
-            .map(|(&k, &w)| own_size(k, w))
-            .collect(),
-        false => Vec::new(),
+        true => Sizes::of(btf),
+        false => Sizes::default(),
     };
     let mut search = Search {
         btf,
@@ -388,7 +429,7 @@ struct Search<'b, 'a> {
     frames: Vec<(u32, usize, u16)>,
     pending: Vec<u32>,
     /// Resolved sizes, filled by the Strong search.
-    sizes: Vec<Option<u32>>,
+    sizes: Sizes,
 }
 
 impl Search<'_, '_> {
@@ -497,9 +538,9 @@ impl Search<'_, '_> {
                 | Kind::Restrict
                 | Kind::TypeTag
                 | Kind::Var => self.size_of(self.btf.words[idx]),
-                _ => self.sizes[idx],
+                _ => self.sizes.get(idx),
             };
-            self.sizes[idx] = size;
+            self.sizes.set(idx, size);
         }
         Ok(())
     }
@@ -507,7 +548,7 @@ impl Search<'_, '_> {
     /// The size of `id`, local (computed already, being a child) or from the base.
     fn size_of(&self, id: u32) -> Option<u32> {
         match id.checked_sub(self.btf.first_id) {
-            Some(i) => self.sizes.get(i as usize).copied().flatten(),
+            Some(i) => self.sizes.get(i as usize),
             None => self.btf.base.and_then(|b| b.size_u32(id)),
         }
     }

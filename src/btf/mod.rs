@@ -65,7 +65,7 @@ pub struct Btf<'a> {
     /// Bit per type id: whether a type of this blob refers to it (found during validation).
     referenced: Vec<u64>,
     /// Each local type's resolved byte size, `None` for sizeless kinds (from validation).
-    sizes: Vec<Option<u32>>,
+    sizes: check::Sizes,
     /// Each local type's nesting depth, 1 to `MAX_NESTING` (from validation).
     nesting: Vec<u16>,
 }
@@ -162,7 +162,7 @@ impl<'a> Btf<'a> {
             ascii,
             by_name: OnceLock::new(),
             referenced: Vec::new(),
-            sizes: Vec::new(),
+            sizes: check::Sizes::default(),
             nesting: Vec::new(),
         };
         if types.len() < index::PARALLEL_MIN_BYTES {
@@ -384,7 +384,7 @@ impl<'a> Btf<'a> {
     /// `size_of` as validation stored it.
     pub fn size_u32(&self, id: u32) -> Option<u32> {
         match id.checked_sub(self.first_id) {
-            Some(idx) => self.sizes.get(idx as usize).copied().flatten(),
+            Some(idx) => self.sizes.get(idx as usize),
             None if id == 0 => None,
             None => self.base.and_then(|b| b.size_u32(id)),
         }
