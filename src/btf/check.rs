@@ -20,11 +20,10 @@ pub(super) struct Facts {
 }
 
 // Validation comes in two halves that share nothing (the searches cope with out-of-range
-// ids), so big blobs run them on two threads. On vmlinux the Strong search (which also
-// resolves sizes) takes a little longer than the Naming one, and the record walk about as
-// long as either: each half is one search and half of the records. Problems are reported as
-// if everything had run one after the other: records in file order, then the Strong graph,
-// then the Naming one.
+// ids), so big blobs run them on two threads. On vmlinux the two searches take about as long
+// as each other, and the record walk about as long as either: each half is one search and
+// the records on one side of the middle byte. Problems are reported as if everything had run
+// one after the other: records in file order, then the Strong graph, then the Naming one.
 
 /// The first half of the validation: the first half of the records and the Naming search.
 pub(super) struct First(Result<Vec<u64>, Error>, Result<Found, Problem>);
@@ -306,19 +305,15 @@ pub(super) struct Sizes {
 impl Sizes {
     /// The sizes of the kinds whose record gives them; the others are unknown for now.
     fn of(btf: &Btf<'_>) -> Sizes {
-        let size = (btf.kinds.iter().zip(&btf.words))
-            .map(|(&k, &w)| own_size(k, w).unwrap_or(0))
-            .collect();
-        let known = btf
-            .kinds
-            .chunks(64)
-            .map(|kinds| {
-                (kinds.iter().enumerate())
-                    .filter(|(_, &k)| own_size(k, 0).is_some())
-                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
-            })
-            .collect();
-        Sizes { size, known }
+        let n = btf.kinds.len();
+        let mut sizes = Sizes {
+            size: vec![0; n],
+            known: vec![0; n.div_ceil(64)],
+        };
+        for (i, (&k, &w)) in btf.kinds.iter().zip(&btf.words).enumerate() {
+            sizes.set(i, own_size(k, w));
+        }
+        sizes
     }
 
     /// The size of local type `i`; `None` for sizeless kinds and indexes out of range.
