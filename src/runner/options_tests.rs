@@ -164,19 +164,14 @@ fn help_lists_generated_options() {
             assert!(help.contains("-x, --failed"), "{help}");
             assert!(help.contains("[default: 1]"), "{help}");
             // Without a package default, the object's own value: .rodata, .data, .bss.
-            assert!(
-                help.contains("only trace this command name [default: bash]"),
-                "{help}"
-            );
-            assert!(
-                help.contains("trace failed calls only [default: false]"),
-                "{help}"
-            );
-            assert!(
-                help.contains("set int data_counter [default: 42]"),
-                "{help}"
-            );
-            assert!(help.contains("events_total [default: 0]"), "{help}");
+            for want in [
+                "only trace this command name [default: bash]",
+                "trace failed calls only [default: false]",
+                "set int data_counter [default: 42]",
+                "events_total [default: 0]",
+            ] {
+                assert!(help.contains(want), "missing {want:?} in\n{help}");
+            }
         }
         other => panic!("{other:?}"),
     }
